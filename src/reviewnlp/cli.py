@@ -1,0 +1,185 @@
+"""Command line: parse, call the library, render.  Domain errors become CLI errors only here."""
+from __future__ import annotations
+
+import json
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import ReviewNLPError
+
+OUT_OPTION = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                          default=Path("outputs"), show_default=True, help="Folder for the stage's files.")
+
+
+def _domain_errors(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ReviewNLPError as exc:
+            raise click.ClickException(str(exc)) from exc
+    return wrapper
+
+
+@click.group()
+@click.version_option(__version__, prog_name="reviewnlp")
+def main() -> None:
+    """Find recommendations and government responses in documents, align them and classify the status."""
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@OUT_OPTION
+@_domain_errors
+def run(inputs: tuple[Path, ...], out_dir: Path) -> None:
+    """Run every stage on INPUTS (files or folders) and write the outputs to --out."""
+    from .pipeline import run as run_pipeline
+
+    manifest = run_pipeline(list(inputs), out_dir)
+    c = manifest["counts"]
+    for f in manifest["failed"]:
+        click.echo(f"error: {f['message']}", err=True)
+    click.echo(f"{c['documents']} documents ({c['failed']} failed), {c['pages']} pages, {c['segments']} segments, "
+               f"{c['recommendations']} recommendations aligned in {manifest['timings_s']['total']:.1f}s")
+    click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["statuses"].items()))
+    click.echo(f"outputs in {out_dir}/")
+
+
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@OUT_OPTION
+@_domain_errors
+def extract(inputs: tuple[Path, ...], out_dir: Path) -> None:
+    """Extract text, pages and sections from INPUTS into documents.jsonl."""
+    from .pipeline import extract_stage
+
+    docs, failed = extract_stage(list(inputs), out_dir)
+    for f in failed:
+        click.echo(f"error: {f.message}", err=True)
+    click.echo(f"{len(docs)} documents extracted, {len(failed)} failed -> {out_dir}/documents.jsonl")
+
+
+@main.command()
+@OUT_OPTION
+@_domain_errors
+def segment(out_dir: Path) -> None:
+    """Segment documents.jsonl into classified segments.jsonl."""
+    from .pipeline import load_documents, segment_stage
+
+    segs = segment_stage(load_documents(out_dir), out_dir)
+    recs = sum(s.kind == "recommendation" for s in segs)
+    click.echo(f"{len(segs)} segments ({recs} recommendations) -> {out_dir}/segments.jsonl")
+
+
+@main.command()
+@OUT_OPTION
+@_domain_errors
+def embed(out_dir: Path) -> None:
+    """Embed segments.jsonl into vectors.npy."""
+    from .embed import default_embedder
+    from .pipeline import embed_stage, load_segments
+
+    vecs = embed_stage(load_segments(out_dir), out_dir, default_embedder())
+    click.echo(f"{len(vecs)} vectors -> {out_dir}/vectors.npy")
+
+
+@main.command()
+@OUT_OPTION
+@_domain_errors
+def index(out_dir: Path) -> None:
+    """Build the FAISS index from vectors.npy."""
+    from .embed import MODEL_ID
+    from .pipeline import index_stage, load_segment_vectors, load_segments
+
+    segs = load_segments(out_dir)
+    vecs = load_segment_vectors(out_dir, segs, MODEL_ID)
+    idx = index_stage(segs, vecs, out_dir, MODEL_ID)
+    click.echo(f"{idx.index.ntotal} vectors indexed -> {out_dir}/index.faiss")
+
+
+@main.command()
+@OUT_OPTION
+@_domain_errors
+def align(out_dir: Path) -> None:
+    """Align recommendations to responses; writes alignments.jsonl and alignments.csv."""
+    from .embed import MODEL_ID
+    from .pipeline import align_stage, load_documents, load_segment_vectors, load_segments
+
+    segs = load_segments(out_dir)
+    vecs = load_segment_vectors(out_dir, segs, MODEL_ID)
+    alignments = align_stage(load_documents(out_dir), segs, vecs, out_dir)
+    click.echo(f"{len(alignments)} recommendations aligned -> {out_dir}/alignments.jsonl")
+
+
+@main.command()
+@OUT_OPTION
+@_domain_errors
+def export(out_dir: Path) -> None:
+    """Write alignments.csv from alignments.jsonl."""
+    from .export import write_csv
+    from .pipeline import ALIGNMENTS, load_documents
+    from .records import Alignment, read_jsonl
+
+    path = out_dir / ALIGNMENTS
+    if not path.exists():
+        raise ReviewNLPError(f"{path}: not found; run the align stage first")
+    write_csv(out_dir / "alignments.csv", list(read_jsonl(path, Alignment)), load_documents(out_dir))
+    click.echo(f"-> {out_dir}/alignments.csv")
+
+
+@main.command()
+@click.argument("query")
+@OUT_OPTION
+@click.option("-k", "--top", default=10, show_default=True, help="Number of results.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@_domain_errors
+def search(query: str, out_dir: Path, top: int, as_json: bool) -> None:
+    """Search the segments of a finished run by meaning."""
+    from .embed import MODEL_ID, default_embedder
+    from .index import load_index
+    from .pipeline import INDEX, load_documents, load_segments
+
+    idx = load_index(out_dir / INDEX, expect_model=MODEL_ID)
+    segs = {s.seg_id: s for s in load_segments(out_dir)}
+    titles = {d.doc_id: d.title for d in load_documents(out_dir)}
+    hits = idx.search(default_embedder().encode([query]), k=top)[0]
+    for seg_id, score in hits:
+        s = segs[seg_id]
+        if as_json:
+            click.echo(json.dumps({"score": round(score, 4), "seg_id": seg_id, "document": titles.get(s.doc_id),
+                                   "page": s.page, "section": s.section, "kind": s.kind, "text": s.text},
+                                  ensure_ascii=False))
+        else:
+            page = f"p{s.page}" if s.page else "-"
+            click.echo(f"{score:.3f}  [{s.kind}] {titles.get(s.doc_id, s.doc_id)[:50]} {page}\n       {s.text}")
+
+
+@main.command()
+@click.argument("alignments", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--gold", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Gold JSONL (id, rec, status, also_ok, resp).")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@_domain_errors
+def evaluate(alignments: Path, gold: Path, as_json: bool) -> None:
+    """Score ALIGNMENTS against a gold file (same metrics as the shared score.py)."""
+    from .evaluate import score_files
+
+    res = score_files(alignments, gold)
+    if as_json:
+        click.echo(json.dumps(res["metrics"]))
+        return
+    for gid, why in res["misses"]:
+        click.echo(f"{gid}\t{why}")
+    m = res["metrics"]
+    n = m["items"]
+    click.echo(f"items {n}  found {m['found']} ({m['recall']:.0%})  status right {m['status_right']} "
+               f"({m['status_accuracy']:.0%})  response right {m['response_right']} ({m['response_accuracy']:.0%})  "
+               f"rows {m['rows']}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""Domain errors.  Library code raises these; only ``cli.py`` turns them into exit codes."""
+from __future__ import annotations
+
+
+class ReviewNLPError(Exception):
+    """Base class of every error reviewnlp raises on purpose."""
+
+
+class ExtractionError(ReviewNLPError):
+    """A file could not be turned into text.
+
+    ``cause`` is one of: encrypted, corrupt, empty, unsupported, image-only, unreadable.
+    ``str(err)`` is a single line naming the file and the cause.
+    """
+
+    def __init__(self, path: str, cause: str, detail: str = "") -> None:
+        self.path = str(path)
+        self.cause = cause
+        self.detail = detail.splitlines()[0] if detail else ""
+        msg = f"{self.path}: {cause}"
+        if self.detail:
+            msg += f" ({self.detail})"
+        super().__init__(msg)
+
+
+class ModelMismatchError(ReviewNLPError):
+    """Vectors or an index were built with another embedding model than the one in use."""
+
+
+class RecordError(ReviewNLPError):
+    """A JSONL file does not hold the records a stage expects."""

@@ -1,0 +1,45 @@
+"""Export stage: alignment tables as JSONL (the evaluation contract) and CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Sequence
+
+from .records import Alignment, Document, atomic_write_text, write_jsonl
+
+CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "status",
+               "confidence", "cue", "response_text", "response_document", "response_page", "score")
+
+
+def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) -> list[dict]:
+    """Flatten alignments into table rows, naming documents by file name."""
+    names = {d.doc_id: Path(d.path).name for d in docs}
+    rows = []
+    for a in alignments:
+        rows.append({
+            "rec_id": a.rec_id, "body": a.body or "", "label": a.label or "",
+            "recommendation_text": a.recommendation_text, "rec_document": names.get(a.rec_doc_id, a.rec_doc_id),
+            "rec_page": a.rec_page if a.rec_page is not None else "", "status": a.status,
+            "confidence": a.confidence, "cue": a.cue or "", "response_text": a.response_text or "",
+            "response_document": names.get(a.response_doc_id or "", a.response_doc_id or ""),
+            "response_page": a.response_page if a.response_page is not None else "", "score": a.score,
+        })
+    return rows
+
+
+def write_csv(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
+    """Write the alignment table as UTF-8 CSV (with BOM, so Excel reads the £ signs)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(alignment_rows(alignments, docs))
+    atomic_write_text(path, "\ufeff" + buf.getvalue())
+
+
+def write_alignments(out_dir: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> dict:
+    """Write ``alignments.jsonl`` and ``alignments.csv`` into ``out_dir``; return their paths."""
+    out_dir = Path(out_dir)
+    write_jsonl(out_dir / "alignments.jsonl", alignments)
+    write_csv(out_dir / "alignments.csv", alignments, docs)
+    return {"jsonl": str(out_dir / "alignments.jsonl"), "csv": str(out_dir / "alignments.csv")}

@@ -1,0 +1,120 @@
+"""Pure text-cleaning rules shared by the extractors.
+
+Everything here works on strings and lists of lines so it can be tested
+without a PDF.  The extractors assemble a document from *paragraphs*; a
+paragraph is one line of the cleaned document text.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from datetime import date
+
+BULLET_RE = re.compile(r"^\s*(?:[•●▪■◦‣∙·\-–—*]|\(?\d{1,3}[a-z]?[.)]|\(?[a-z][.)]|\(?[ivxl]{1,5}\))\s+")
+RECO_HEAD_RE = re.compile(r"^\s*(?:recommendation|response|conclusion)s?\b", re.I)
+TERMINAL_RE = re.compile(r"[.!?:;\"”’)\]]\s*$")
+PAGE_NUMBER_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
+WS_RE = re.compile(r"[ \t\u00a0\u2009\u202f]+")
+
+MONTHS = {m: i for i, m in enumerate(
+    "january february march april may june july august september october november december".split(), 1)}
+DATE_RE = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(January|February|March|April|May|June|July|August|September|"
+    r"October|November|December)\s+((?:19|20)\d\d)\b")
+
+
+def normalise_line(line: str) -> str:
+    """Collapse runs of spaces and strip control characters from one line."""
+    line = line.replace("\r", "").replace("\x00", "").replace("\ufffe", "").replace("\x02", "")
+    return WS_RE.sub(" ", line).strip()
+
+
+def _furniture_key(line: str) -> str:
+    # Digits vary from page to page in running headers ("4 Police response", "5 Police response").
+    return re.sub(r"\d+", "#", line.lower()).strip()
+
+
+def find_furniture(pages: list[list[str]], edge: int = 3, min_share: float = 0.3) -> set[str]:
+    """Return keys of lines that repeat at the top or bottom of many pages (headers/footers).
+
+    A line counts as furniture when its digit-normalised form sits within ``edge``
+    lines of a page edge on at least ``min_share`` of the pages (and on 3+ pages).
+    """
+    if len(pages) < 3:
+        return set()
+    counts: Counter[str] = Counter()
+    for lines in pages:
+        keys = {_furniture_key(l) for l in lines[:edge] + lines[-edge:] if l.strip()}
+        counts.update(keys)
+    need = max(3, int(min_share * len(pages)))
+    return {k for k, c in counts.items() if c >= need and len(k) < 120}
+
+
+def strip_furniture(lines: list[str], furniture: set[str], edge: int = 3) -> list[str]:
+    """Drop header/footer lines and bare page numbers near the edges of one page."""
+    out = []
+    n = len(lines)
+    for i, line in enumerate(lines):
+        near_edge = i < edge or i >= n - edge
+        if near_edge and (_furniture_key(line) in furniture or PAGE_NUMBER_RE.match(line)):
+            continue
+        out.append(line)
+    return out
+
+
+def _is_heading_like(line: str, width: int) -> bool:
+    return (len(line) < 0.6 * width and not TERMINAL_RE.search(line) and len(line.split()) <= 12
+            and line[:1].isupper())
+
+
+def reflow(lines: list[str]) -> list[str]:
+    """Join hard-wrapped lines of one page into paragraphs.
+
+    A new paragraph starts at a blank line, a list marker, a "Recommendation"/
+    "Response" lead, after a heading-like short line, or after a short line that
+    ends a sentence.  Words hyphenated across a line break are rejoined.
+    """
+    width = max((len(l) for l in lines), default=0) or 1
+    paras: list[str] = []
+    cur = ""
+    prev = ""
+    for raw in lines + [""]:
+        line = normalise_line(raw)
+        starts_new = (
+            not line
+            or not cur
+            or BULLET_RE.match(line)
+            or RECO_HEAD_RE.match(line)
+            or _is_heading_like(prev, width) and line[:1].isupper()
+            or (TERMINAL_RE.search(prev) and len(prev) < 0.7 * width and line[:1].isupper())
+        )
+        if starts_new:
+            if cur:
+                paras.append(cur)
+            cur = line
+        elif re.search(r"[A-Za-z]-$", cur) and line[:1].islower():
+            cur = cur[:-1] + line  # "recom-\nmendation" -> "recommendation"
+        else:
+            cur = f"{cur} {line}"
+        prev = line
+    return [p for p in paras if p]
+
+
+def continues(prev_para: str, next_para: str) -> bool:
+    """True when ``next_para`` carries on the sentence ``prev_para`` left open (page/footnote split)."""
+    if not prev_para or not next_para:
+        return False
+    if TERMINAL_RE.search(prev_para) or BULLET_RE.match(next_para):
+        return False
+    return next_para[:1].islower()
+
+
+def first_date(text: str) -> str | None:
+    """Return the first full date ("20 June 2023") in ``text`` as ISO, or None."""
+    m = DATE_RE.search(text)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), MONTHS[m.group(2).lower()], int(m.group(1))).isoformat()
+    except ValueError:
+        return None

@@ -1,0 +1,71 @@
+"""Index stage: a FAISS inner-product index over unit vectors, saved with its model id.
+
+With normalised vectors inner product is cosine similarity.  The index file
+is never trusted alone: its sidecar names the embedding model and the segment
+ids in row order, and :func:`load_index` refuses a model mismatch.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import faiss
+import numpy as np
+
+from .errors import ModelMismatchError, ReviewNLPError
+from .records import atomic_write_text
+
+
+@dataclass
+class VectorIndex:
+    """A FAISS index plus the ids of its rows and the model that made them."""
+
+    index: faiss.Index
+    ids: list[str]
+    model_id: str
+
+    @classmethod
+    def build(cls, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> "VectorIndex":
+        """Build an exact (flat) inner-product index."""
+        if len(ids) != len(vectors):
+            raise ReviewNLPError(f"{len(ids)} ids for {len(vectors)} vectors")
+        dim = vectors.shape[1] if vectors.ndim == 2 and len(vectors) else 384
+        index = faiss.IndexFlatIP(dim)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index=index, ids=list(ids), model_id=model_id)
+
+    def search(self, queries: np.ndarray, k: int = 10) -> list[list[tuple[str, float]]]:
+        """Return, per query vector, up to ``k`` (id, cosine) pairs, best first."""
+        if self.index.ntotal == 0 or len(queries) == 0:
+            return [[] for _ in range(len(queries))]
+        k = min(k, self.index.ntotal)
+        scores, rows = self.index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return [[(self.ids[r], float(s)) for r, s in zip(rs, ss) if r >= 0] for rs, ss in zip(rows, scores)]
+
+    def save(self, path: str | Path) -> None:
+        """Write ``path`` (FAISS) and ``path.json`` (model id, ids) atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, path)
+        atomic_write_text(Path(f"{path}.json"), json.dumps(
+            {"model_id": self.model_id, "dim": self.index.d, "ntotal": self.index.ntotal,
+             "faiss": faiss.__version__, "kind": type(self.index).__name__, "ids": self.ids}))
+
+
+def load_index(path: str | Path, expect_model: str | None = None) -> VectorIndex:
+    """Load an index saved by :meth:`VectorIndex.save`; refuse it if another model built it."""
+    path = Path(path)
+    meta_path = Path(f"{path}.json")
+    if not path.exists() or not meta_path.exists():
+        raise ReviewNLPError(f"{path}: no index here (expected {path.name} and {meta_path.name})")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if expect_model and meta["model_id"] != expect_model:
+        raise ModelMismatchError(
+            f"{path}: index was built with {meta['model_id']}, but this run uses {expect_model}")
+    return VectorIndex(index=faiss.read_index(str(path)), ids=meta["ids"], model_id=meta["model_id"])

