@@ -15,6 +15,7 @@ os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+GOLDEN = Path(__file__).resolve().parent / "golden"
 SEED_BRIEFING = CORPUS / "seeds" / "001_5724dfca3f690e85.txt"
 SMALL_PDF = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_govt_response.pdf"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"

@@ -4,7 +4,7 @@ import shutil
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import FIXTURES, SEED_BRIEFING, SMALL_PDF
+from conftest import CORPUS, FIXTURES, GOLDEN, SEED_BRIEFING, SMALL_PDF
 from reviewnlp.errors import ExtractionError
 from reviewnlp.extract import discover, extract, extract_many
 from reviewnlp.extract.build import DocumentBuilder
@@ -31,13 +31,85 @@ def test_pdf_running_headers_removed():
         assert line.strip() not in {"4", "5", "6"}
 
 
-def test_text_footnotes_lifted_and_split_sentence_joined():
+def test_text_footnotes_lifted_linked_and_split_sentence_joined():
     doc = extract(SEED_BRIEFING)
     assert "<sup>" not in doc.text and "](" not in doc.text
     assert "to achieve frictionless data sharing by 2027" in doc.text
-    assert doc.meta["footnotes"]["64"].startswith("The Independent Review of Children's Social Care, Final Report")
+    note = next(f for f in doc.footnotes if f.number == "64")
+    assert note.text.startswith("The Independent Review of Children's Social Care, Final Report")
+    assert note.cited_pages == "p222 and 244"
+    assert note.source.startswith("The Independent Review of Children's Social Care, Final Report")
+    (ref,) = note.refs
+    assert doc.text[:ref].endswith("improve the use and collection of data locally.”")
+    note61 = next(f for f in doc.footnotes if f.number == "61")
+    assert doc.text[:note61.refs[0]].endswith("The Government should introduce new national rules on the use of "
+                                              "social work agencies.")
+    assert note61.cited_pages == "p191"
     titles = [s.title for s in doc.sections]
     assert "2.2 Competition and Markets Authority report" in titles
+
+
+def test_pdf_footnotes_leave_the_page_and_link_to_their_marker():
+    doc = extract(CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_report.pdf")
+    note = next(f for f in doc.footnotes if f.number == "39" and f.page == 15)
+    assert note.text.startswith("Law Commission, ‘Contempt of Court: Supplementary Consultation Paper’")
+    assert "Supplementary Consultation Paper’, 3 March" not in doc.text
+    (ref,) = note.refs
+    assert doc.text[:ref].endswith("in the interests of public safety or national security.”")
+    assert doc.page_at(ref) == 15
+
+
+def test_pdf_footnote_numbers_set_on_their_own_line():
+    doc = extract(CORPUS / "dev" / "hoc_library_CBP-10081.pdf")
+    note = next(f for f in doc.footnotes if f.number == "3" and f.page == 8)
+    assert (note.source, note.cited_pages) == ("Infected Blood Inquiry, The Report: What happened and why?",
+                                              "p447-448")
+    assert "What happened and why? 20 May 2024" not in doc.text[doc.pages[7].start:doc.pages[8].end]
+
+
+@pytest.mark.parametrize("golden,pdf,page", [
+    ("hoc_home_affairs_summer2024_disorder_report_p15.txt", "hoc_home_affairs_summer2024_disorder_report.pdf", 15),
+    ("hoc_library_CBP-10081_p8.txt", "hoc_library_CBP-10081.pdf", 8),
+    ("infected_blood_inquiry_govt_response_p11.txt", "infected_blood_inquiry_govt_response.pdf", 11),
+])
+def test_golden_pages(golden, pdf, page):
+    """Furniture, footnotes and page numbers gone, labels split off, sentences joined across the page."""
+    doc = extract(CORPUS / "dev" / pdf)
+    p = next(x for x in doc.pages if x.number == page)
+    assert doc.text[p.start:p.end] == (GOLDEN / golden).read_text()
+
+
+def test_sentence_split_by_page_break_is_joined():
+    doc = extract(CORPUS / "dev" / "hoc_library_CBP-10081.pdf")
+    i = doc.text.index("estimates that 1,250 people with bleeding disorders were infected with HIV")
+    assert doc.page_at(i) == 8
+    assert doc.page_at(doc.text.index("infected with HIV and between 2,400", i)) == 9
+
+
+def test_pdf_sections_from_type_size_bold_and_numbering():
+    titles = [(s.level, s.title) for s in extract(SMALL_PDF).sections]
+    assert (2, "1. Social media mis- and disinformation") in titles
+    assert (1, "Introduction") in titles
+    assert not any(t.startswith("Recommendation:") for _, t in titles)
+
+
+def test_ocr_reads_rasterised_page_with_its_page_number():
+    doc = extract(FIXTURES / "text_page_then_rasterised_page.pdf")
+    assert [(p.number, p.ocr) for p in doc.pages] == [(1, False), (2, True)]
+    assert "+tesseract" in doc.extractor
+    i = doc.text.index("we recommend that the CPS publish its new media protocol")
+    assert doc.page_at(i) == 2
+    assert doc.page_at(doc.text.index("Contacts")) == 1
+
+
+def test_image_only_without_ocr_is_a_clear_error(monkeypatch):
+    import reviewnlp.extract.pdf as pdf_backend
+
+    monkeypatch.setattr(pdf_backend, "ocr_available", lambda: False)
+    path = FIXTURES / "rasterised_page_only.pdf"
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value) == f"{path}: image-only (no text layer and OCR (tesseract) is not installed)"
 
 
 def test_html_boilerplate_and_comments_dropped():
@@ -52,7 +124,7 @@ def test_html_boilerplate_and_comments_dropped():
 @pytest.mark.parametrize("name,cause", [
     ("encrypted_user_password.pdf", "encrypted"),
     ("truncated_half_file.pdf", "corrupt"),
-    ("blank_page_no_text_layer.pdf", "image-only"),
+    ("blank_page_no_text_layer.pdf", "empty"),
 ])
 def test_bad_pdfs_give_one_line_cause(name, cause):
     with pytest.raises(ExtractionError) as info:
@@ -98,3 +170,21 @@ def test_builder_page_map_covers_text_exactly(items):
         assert all(a.end == b.start for a, b in zip(doc.pages, doc.pages[1:]))
     for s in doc.sections:
         assert 0 <= s.start <= s.end <= len(doc.text)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet=st.sampled_from("ab .,\n"), max_size=30),
+                          st.lists(st.integers(1, 99), max_size=2)), max_size=12))
+def test_builder_markers_become_offsets_inside_the_text(items):
+    from reviewnlp.extract.build import MARK_CLOSE, MARK_OPEN
+
+    b = DocumentBuilder()
+    for i, (text, nums) in enumerate(items):
+        marked = text + "".join(f"{MARK_OPEN}{n}{MARK_CLOSE}" for n in nums)
+        b.add(marked, page=1 + i // 3)
+        for n in nums:
+            b.add_footnote(str(n), f"note {n}", page=1 + i // 3)
+    doc = b.build("d", "p", "test")
+    assert MARK_OPEN not in doc.text and MARK_CLOSE not in doc.text
+    for f in doc.footnotes:
+        assert all(0 <= r <= len(doc.text) for r in f.refs)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -252,6 +252,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     idf = {w: math.log(1 + n / c) for w, c in df.items()}
     index_of = {s.seg_id: i for i, s in enumerate(segments)}
     cand_doc = np.array([s.doc_id for s in cands])
+    doc_by_id = {d.doc_id: d for d in docs}
     out = []
     for rec in recs:
         if rec.seg_id in quotes:
@@ -262,8 +263,14 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
                      np.array([row_of[cands[i].seg_id] for i in sel], dtype=np.int64),
                      [dates.get(cands[i].seg_id) for i in sel], [answer_label.get(cands[i].seg_id) for i in sel])
         cand_vecs = vectors[pool.rows] if len(sel) else np.zeros((0, vectors.shape[1]), np.float32)
-        out.append(_align_one(rec, pool, cand_vecs, vectors[row_of[rec.seg_id]], idf, dates.get(rec.seg_id),
-                              segments, index_of, gap_threshold, blocks.get(rec.seg_id, set())))
+        al = _align_one(rec, pool, cand_vecs, vectors[row_of[rec.seg_id]], idf, dates.get(rec.seg_id),
+                        segments, index_of, gap_threshold, blocks.get(rec.seg_id, set()))
+        doc = doc_by_id.get(rec.doc_id)
+        if doc is not None and rec.footnotes:
+            notes = doc.footnotes_in(rec.start, rec.end)
+            al = replace(al, rec_sources=tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
+                                                "text": f.text} for f in notes))
+        out.append(al)
     return out
 
 

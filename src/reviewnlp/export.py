@@ -8,7 +8,7 @@ from typing import Sequence
 
 from .records import Alignment, Document, atomic_write_text, write_jsonl
 
-CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "status",
+CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "rec_source", "status",
                "confidence", "cue", "response_text", "response_document", "response_page", "score")
 
 
@@ -20,7 +20,10 @@ def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) ->
         rows.append({
             "rec_id": a.rec_id, "body": a.body or "", "label": a.label or "",
             "recommendation_text": a.recommendation_text, "rec_document": names.get(a.rec_doc_id, a.rec_doc_id),
-            "rec_page": a.rec_page if a.rec_page is not None else "", "status": a.status,
+            "rec_page": a.rec_page if a.rec_page is not None else "",
+            "rec_source": "; ".join(f"{s.get('source') or ''} {s.get('cited_pages') or ''}".strip()
+                                    for s in a.rec_sources),
+            "status": a.status,
             "confidence": a.confidence, "cue": a.cue or "", "response_text": a.response_text or "",
             "response_document": names.get(a.response_doc_id or "", a.response_doc_id or ""),
             "response_page": a.response_page if a.response_page is not None else "", "score": a.score,

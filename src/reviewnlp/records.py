@@ -67,6 +67,27 @@ class Section(_Record):
 
 
 @dataclass(frozen=True)
+class Footnote(_Record):
+    """A footnote lifted out of the running text, linked to where its marker stood.
+
+    ``refs`` are offsets into ``Document.text``; ``cited_pages`` is the page or
+    paragraph reference the note gives for its source ("p191", "pp11-12", "paras 31-58").
+    """
+
+    number: str
+    text: str
+    page: int | None
+    refs: tuple[int, ...] = ()
+    source: str | None = None
+    cited_pages: str | None = None
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["refs"] = tuple(kw.get("refs", ()))
+        return kw
+
+
+@dataclass(frozen=True)
 class Document(_Record):
     """Extracted, cleaned text of one input file with its page map.
 
@@ -79,6 +100,7 @@ class Document(_Record):
     text: str
     pages: tuple[Page, ...] = ()
     sections: tuple[Section, ...] = ()
+    footnotes: tuple[Footnote, ...] = ()
     date: str | None = None
     extractor: str = ""
     meta: dict[str, Any] = field(default_factory=dict)
@@ -87,7 +109,12 @@ class Document(_Record):
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
         kw["pages"] = tuple(Page.from_dict(p) for p in kw.get("pages", ()))
         kw["sections"] = tuple(Section.from_dict(s) for s in kw.get("sections", ()))
+        kw["footnotes"] = tuple(Footnote.from_dict(f) for f in kw.get("footnotes", ()))
         return kw
+
+    def footnotes_in(self, start: int, end: int) -> tuple[Footnote, ...]:
+        """Footnotes whose markers fall inside ``[start, end]`` (a marker sits just after its sentence)."""
+        return tuple(f for f in self.footnotes if any(start <= r <= end for r in f.refs))
 
     def page_at(self, offset: int) -> int | None:
         """Return the page number holding character ``offset``, or None without a page map."""
@@ -125,6 +152,12 @@ class Segment(_Record):
     label: str | None = None
     cue: str | None = None
     method: str = ""
+    footnotes: tuple[str, ...] = ()
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["footnotes"] = tuple(kw.get("footnotes", ()))
+        return kw
 
 
 @dataclass(frozen=True)
@@ -154,10 +187,12 @@ class Alignment(_Record):
     cue: str | None = None
     candidates: tuple[dict[str, Any], ...] = ()
     method: str = ""
+    rec_sources: tuple[dict[str, Any], ...] = ()
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
         kw["candidates"] = tuple(kw.get("candidates", ()))
+        kw["rec_sources"] = tuple(kw.get("rec_sources", ()))
         return kw
 
 

@@ -35,6 +35,9 @@ ORG_RE = re.compile(
 SECOND_PERSON_RE = re.compile(r"\b(?:you|your|readers)\b", re.I)
 # Verbs of speech that make an unattributed sentence someone's comment.
 SPEECH_RE = re.compile(r"\b(?:said|says|added|argued|suggested|welcomed|warned|criticised|described|told)\b", re.I)
+# A paragraph that is only a block label opens a block for the paragraphs below it.
+BLOCK_LABEL_PARA_RE = re.compile(r"^(?P<label>recommendations?|conclusions?(?: and recommendations)?|responses?"
+                                 r"|government response)\s*:?$", re.I)
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
 
@@ -51,6 +54,7 @@ class _Context:
     para_body: str | None = None
     last_voice: str | None = None    # for "It ..."/"This ..." sentences that refer back
     block: str | None = None         # "recommendation" or "response" inside labelled blocks
+    block_para: bool = False         # the previous paragraph was a bare block label
     section_bodies: dict[int, str] = field(default_factory=dict)
 
 
@@ -223,13 +227,22 @@ def segment_document(doc: Document) -> list[Segment]:
             # Heading levels from converted documents are unreliable, so a body stays until another is named.
             ctx.body = find_body(heading.title) or ctx.body
         is_item = off > 0 and heading is None and label not in ("Response", "Recommendation")
+        block_label = BLOCK_LABEL_PARA_RE.match(para.strip())
+        if block_label:
+            word = block_label.group("label").lower()
+            ctx.block = "response" if "response" in word else "recommendation" if word.startswith("recommendation") \
+                else "conclusion"
+            ctx.block_para = True
+            continue
+        in_reco_block = bool(label and label.startswith("Recommendation")) or (
+            ctx.block == "recommendation" and ctx.block_para)
+        ctx.block_para = False
         if heading is not None and heading.level <= 2:
             ctx.block = None
         if label and label.startswith("Recommendation"):
             ctx.block = "recommendation"
         elif label == "Response":
             ctx.block = "response"
-        in_reco_block = bool(label and label.startswith("Recommendation"))
         if not is_item:
             ctx.list_voice, ctx.list_recommend, ctx.list_body = None, False, None
         ctx.para_voice, ctx.para_body = None, None
@@ -267,7 +280,8 @@ def segment_document(doc: Document) -> list[Segment]:
             segs.append(Segment(
                 seg_id=f"{doc.doc_id}:s{n:05d}", doc_id=doc.doc_id, start=start, end=end, text=text,
                 page=doc.page_at(start), section=doc.section_at(start), kind=kind, stance=stance, body=body,
-                label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD))
+                label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD,
+                footnotes=tuple(f.number for f in doc.footnotes_in(start, end))))
         if not is_item and para.rstrip().endswith(":") and heading is None:
             ctx.list_voice = ctx.para_voice
             ctx.list_recommend = recommendation_leadin(para) and ctx.para_voice != "gov"

@@ -1,27 +1,77 @@
 """Assemble cleaned paragraphs into a :class:`~reviewnlp.records.Document`.
 
 Backends feed paragraphs in reading order with their page; the builder owns
-offsets, so the page map and section spans are exact by construction.
+offsets, so the page map, section spans and footnote references are exact by
+construction.  Footnote markers travel inside paragraph text as
+``MARK_OPEN + number + MARK_CLOSE`` (private-use characters) and are removed
+here, leaving their offset behind.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Document, Page, Section
+from ..records import Document, Footnote, Page, Section
 from .clean import continues, first_date
+
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+MARK_RE = re.compile(f"{MARK_OPEN}([^{MARK_CLOSE}]*){MARK_CLOSE}")
+# "Final Report, May 2022, p191", "pp11-12", "pp9 and 99", "para 26", "paras 31-58"
+CITED_PAGE_RE = re.compile(r"\b(pp?|paras?)\.?\s?(\d+(?:\s?(?:-|–|and|,)\s?\d+)*)")
+
+
+def strip_markers(text: str) -> tuple[str, list[tuple[int, str]]]:
+    """Remove inline footnote markers; return the clean text and (offset, number) for each."""
+    out, refs, pos = [], [], 0
+    length = 0
+    for m in MARK_RE.finditer(text):
+        chunk = text[pos:m.start()]
+        out.append(chunk)
+        length += len(chunk)
+        for num in re.split(r"\s*,\s*", m.group(1).strip()):
+            if num:
+                refs.append((length, num))
+        pos = m.end()
+    out.append(text[pos:])
+    return "".join(out), refs
+
+
+def cited_pages(note: str) -> tuple[str | None, str | None]:
+    """Return (source, pages) a footnote cites, e.g. ("The Independent Review ..., Final Report", "191")."""
+    m = None
+    for m in CITED_PAGE_RE.finditer(note):
+        pass
+    if not m:
+        return None, None
+    source = note[:m.start()].rstrip(" ,;")
+    source = re.sub(r",?\s*\d{0,2}\s*(?:January|February|March|April|May|June|July|August|September|October"
+                    r"|November|December)?\s*\d{4}$", "", source).strip(" ,") or None
+    kind = "para" if m.group(1).startswith("para") else "p"
+    return source, f"{kind}{m.group(2)}"
 
 
 @dataclass
 class DocumentBuilder:
-    """Accumulates paragraphs and headings; ``build()`` returns a Document."""
+    """Accumulates paragraphs, headings and footnotes; ``build()`` returns a Document."""
 
     parts: list[str] = field(default_factory=list)
     length: int = 0
     page_starts: list[tuple[int, int, bool]] = field(default_factory=list)  # (offset, page, ocr)
     headings: list[tuple[str, int, int]] = field(default_factory=list)  # (title, level, offset)
+    notes: list[tuple[str, str, int | None]] = field(default_factory=list)  # (number, text, page)
+    refs: list[tuple[int, str, int | None]] = field(default_factory=list)  # (offset, number, page)
     last_para: str = ""
     last_page: int | None = None
+
+    def add_page(self, number: int, ocr: bool = False) -> None:
+        """Start page ``number`` at the current offset (a page with no text keeps an empty span)."""
+        if self.page_starts and self.page_starts[-1][0] == self.length and self.page_starts[-1][1] != number:
+            # The previous page added no text: keep it, empty, so every page stays in the map.
+            pass
+        if self.last_page != number:
+            self.page_starts.append((self.length, number, ocr))
+            self.last_page = number
 
     def add(self, para: str, page: int | None = None, heading: int | None = None, ocr: bool = False,
             join_split: bool = True) -> None:
@@ -30,25 +80,50 @@ class DocumentBuilder:
         A paragraph that carries on a sentence left open by the previous one
         (split by a page break or a footnote block) is joined with a space.
         """
+        para, markers = strip_markers(para)
+        lead = len(para) - len(para.lstrip())
         para = para.strip()
         if not para:
             return
+        markers = [(max(0, min(len(para), off - lead)), num) for off, num in markers]
+        if page is not None:
+            self.add_page(page, ocr)
         joined = join_split and heading is None and self.parts and continues(self.last_para, para)
         sep = " " if joined else ("\n" if self.parts else "")
         self.parts.append(sep)
         self.length += len(sep)
-        if page is not None and (self.last_page != page):
-            self.page_starts.append((self.length, page, ocr))
-            self.last_page = page
         if heading is not None:
             self.headings.append((para, heading, self.length))
+        for off, num in markers:
+            self.refs.append((self.length + off, num, page))
         self.parts.append(para)
         self.length += len(para)
         self.last_para = para if not joined else self.last_para + " " + para
 
+    def add_footnote(self, number: str, text: str, page: int | None = None) -> None:
+        """Record footnote ``number`` (its text stays out of the running text)."""
+        text, _ = strip_markers(text)
+        self.notes.append((number, text.strip(), page))
+
+    def _footnotes(self) -> tuple[Footnote, ...]:
+        refs_by_note: dict[int, list[int]] = {}
+        for off, num, page in self.refs:
+            same = [i for i, (n, _, p) in enumerate(self.notes) if n == num]
+            if not same:
+                continue
+            # Numbering can restart by chapter: prefer the note printed on the marker's own page.
+            best = min(same, key=lambda i: (self.notes[i][2] != page, abs((self.notes[i][2] or 0) - (page or 0)), i))
+            refs_by_note.setdefault(best, []).append(off)
+        out = []
+        for i, (num, text, page) in enumerate(self.notes):
+            source, pages = cited_pages(text)
+            out.append(Footnote(number=num, text=text, page=page, refs=tuple(sorted(refs_by_note.get(i, []))),
+                                source=source, cited_pages=pages))
+        return tuple(out)
+
     def build(self, doc_id: str, path: str, extractor: str, title: str | None = None,
               meta: dict[str, Any] | None = None) -> Document:
-        """Return the Document with its page map and section spans."""
+        """Return the Document with its page map, section spans and linked footnotes."""
         text = "".join(self.parts)
         pages = []
         for i, (start, number, ocr) in enumerate(self.page_starts):
@@ -65,5 +140,5 @@ class DocumentBuilder:
         if not title:
             title = next((h for h, _, _ in self.headings), None) or text[:80].split("\n")[0]
         return Document(doc_id=doc_id, path=path, title=title.strip(), text=text, pages=tuple(pages),
-                        sections=tuple(sections), date=first_date(text[:3000]), extractor=extractor,
-                        meta=meta or {})
+                        sections=tuple(sections), footnotes=self._footnotes(), date=first_date(text[:3000]),
+                        extractor=extractor, meta=meta or {})

@@ -62,6 +62,25 @@ def strip_furniture(lines: list[str], furniture: set[str], edge: int = 3) -> lis
     return out
 
 
+# Browser print headers/footers: "20/06/2023, 14:32  Title", a bare URL, "1/12".
+PRINT_FURNITURE_RE = re.compile(
+    r"^(?:\d{1,2}/\d{1,2}/\d{2,4},?\s+\d{1,2}:\d{2}(?:\s?[ap]m)?\b.*|https?://\S+(?:\s+\d+/\d+)?|\d+\s?/\s?\d+)$", re.I)
+# Hyphens after these stay when a word is rejoined across a line break ("co-\nworked" -> "co-worked").
+KEEP_HYPHEN_PREFIXES = frozenset(
+    "anti co counter cross ex inter long low high mid multi non post pre pro re self semi short sub well "
+    "over under cost time decision evidence family place data place-based child".split())
+MARK_CHARS_RE = re.compile("\ue000[^\ue001]*\ue001")
+
+
+def is_print_furniture(line: str) -> bool:
+    """True for a browser-print header/footer line (date and time, a bare URL, "page/of")."""
+    return bool(PRINT_FURNITURE_RE.match(line.strip()))
+
+
+def _plain(line: str) -> str:
+    return MARK_CHARS_RE.sub("", line)
+
+
 def _is_heading_like(line: str, width: int) -> bool:
     return (len(line) < 0.6 * width and not TERMINAL_RE.search(line) and len(line.split()) <= 12
             and line[:1].isupper())
@@ -74,12 +93,13 @@ def reflow(lines: list[str]) -> list[str]:
     "Response" lead, after a heading-like short line, or after a short line that
     ends a sentence.  Words hyphenated across a line break are rejoined.
     """
-    width = max((len(l) for l in lines), default=0) or 1
+    width = max((len(_plain(l)) for l in lines), default=0) or 1
     paras: list[str] = []
     cur = ""
     prev = ""
     for raw in lines + [""]:
         line = normalise_line(raw)
+        prev = _plain(prev)
         starts_new = (
             not line
             or not cur
@@ -93,7 +113,9 @@ def reflow(lines: list[str]) -> list[str]:
                 paras.append(cur)
             cur = line
         elif re.search(r"[A-Za-z]-$", cur) and line[:1].islower():
-            cur = cur[:-1] + line  # "recom-\nmendation" -> "recommendation"
+            stem = re.search(r"([A-Za-z]+)-$", cur).group(1).lower()
+            # "recom-\nmendation" -> "recommendation", but "co-\nworked" keeps its hyphen.
+            cur = cur + line if stem in KEEP_HYPHEN_PREFIXES else cur[:-1] + line
         else:
             cur = f"{cur} {line}"
         prev = line
@@ -102,6 +124,7 @@ def reflow(lines: list[str]) -> list[str]:
 
 def continues(prev_para: str, next_para: str) -> bool:
     """True when ``next_para`` carries on the sentence ``prev_para`` left open (page/footnote split)."""
+    prev_para, next_para = _plain(prev_para), _plain(next_para)
     if not prev_para or not next_para:
         return False
     if TERMINAL_RE.search(prev_para) or BULLET_RE.match(next_para):

@@ -94,5 +94,4 @@ def extract_html(path: Path, doc_id: str) -> Document:
         raise ExtractionError(str(path), "empty", "zero-byte file" if not data else "only white space")
     text, title = html_to_markdown(data.decode("utf-8", errors="replace"))
     paras, footnotes = parse_text(text)
-    doc = build_from_paragraphs(paras, path, doc_id, ENGINE, {"footnotes": footnotes, "html_title": title})
-    return doc
+    return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {"html_title": title})

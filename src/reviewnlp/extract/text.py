@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..errors import ExtractionError
 from ..records import Document
-from .build import DocumentBuilder
+from .build import MARK_CLOSE, MARK_OPEN, DocumentBuilder
 
 ENGINE = "reviewnlp-text-1"
 
@@ -35,8 +35,8 @@ COMMENTS_START_RE = re.compile(
 
 
 def clean_inline(line: str) -> str:
-    """Drop Markdown links/emphasis, footnote markers and inline tags from one line."""
-    line = SUP_RE.sub("", line)
+    """Drop Markdown links/emphasis and inline tags; footnote markers become inline sentinels."""
+    line = SUP_RE.sub(lambda m: f"{MARK_OPEN}{m.group(1)}{MARK_CLOSE}", line)
     line = MD_LINK_RE.sub(r"\1", line)
     line = TAG_RE.sub("", line)
     line = EMPHASIS_RE.sub(r"\2", line)
@@ -93,12 +93,14 @@ def parse_text(raw: str) -> tuple[list[tuple[str, int | None]], dict[str, str]]:
     return paras, footnotes
 
 
-def build_from_paragraphs(paras: list[tuple[str, int | None]], path: Path, doc_id: str, engine: str,
-                          meta: dict) -> Document:
+def build_from_paragraphs(paras: list[tuple[str, int | None]], footnotes: dict[str, str], path: Path,
+                          doc_id: str, engine: str, meta: dict) -> Document:
     """Assemble parsed paragraphs into a Document (no page map: text has no pages)."""
     builder = DocumentBuilder()
     for text, level in paras:
         builder.add(text, page=None, heading=level)
+    for num, note in footnotes.items():
+        builder.add_footnote(num, note)
     doc = builder.build(doc_id, str(path), engine, meta=meta)
     if not doc.text.strip():
         raise ExtractionError(str(path), "empty", "no text after cleaning")
@@ -117,4 +119,4 @@ def extract_text(path: Path, doc_id: str) -> Document:
     except UnicodeDecodeError:
         raw = data.decode("cp1252", errors="replace")
     paras, footnotes = parse_text(raw)
-    return build_from_paragraphs(paras, path, doc_id, ENGINE, {"footnotes": footnotes})
+    return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {})
