@@ -10,7 +10,7 @@ with its later sentences ("It added the Government should ...").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
@@ -23,15 +23,21 @@ METHOD = "rules-v1"
 
 MARKER_RE = re.compile(
     r"^(?:(?P<bullet>[•●▪■◦‣∙·\-–—*])\s+"
-    r"|(?P<reclabel>(?:recommendation|rec\.)(?:\s+(?P<recnum>\d{1,3}(?:\.\d{1,2})?[a-z]?(?:\s*\(?[ivx]{1,4}\)?)?))?"
-    r"\s*(?:[:.–—-]\s*|(?=\s+[A-Z])))\s*"
+    r"|(?P<reclabel>(?:recommendation|rec\.)(?:\s+(?P<recnum>\d{1,3}(?:\.\d{1,2})?\)?(?:\s*\(?[a-z]\)?)?"
+    r"(?:\s*\(?[ivx]{1,4}\)?)?))?"
+    r"\s*(?:[:.–—-]\s*|(?=\s+[A-Z(])|$))\s*"
     r"|(?P<resplabel>(?:government\s+)?response\s*[:.–—-])\s*"
     r"|\(?(?P<num>\d{1,3}(?:\.\d{1,2})*[a-z]?)[.)]\s+"
     r"|\((?P<alpha>[a-z]|[ivx]{1,4})\)\s+)", re.I)
+# A review, inquiry or committee named in full: "Competition and Markets Authority",
+# "Independent Inquiry into Child Sexual Abuse".  "and" joins only capitalised words, so
+# "... Social Care and the Competition ..." is two names, not one.
+_CAP = r"[A-Z][\w’'&-]+"
 ORG_RE = re.compile(
-    r"((?:[A-Z][\w’'&-]+ )(?:(?:[A-Z][\w’'&-]+|of|into|and|on|for|the) ){0,6}?"
-    r"(?:Review|Inquiry|Committee|Authority|Panel|Commission|Ombudsman|Taskforce)"
-    r"(?: (?:of|into|on) (?:(?:[A-Z][\w’'-]+|and|the)(?: |(?=[\s,.;:)]|$)))+)?)")
+    rf"({_CAP} (?:(?:{_CAP}|of|into|and|on|for) ){{0,6}}?"
+    r"(?:Review|Inquiry|Committee|Authority|Panel|Commission|Ombudsman|Taskforce)\b"
+    r"(?: (?:Review|Inquiry|Committee|Authority|Panel|Commission|Board)\b)?"
+    rf"(?: (?:of|into|on) {_CAP}(?: (?:{_CAP}|and {_CAP}|of {_CAP}))*)?)")
 SECOND_PERSON_RE = re.compile(r"\b(?:you|your|readers)\b", re.I)
 # Verbs of speech that make an unattributed sentence someone's comment.
 SPEECH_RE = re.compile(r"\b(?:said|says|added|argued|suggested|welcomed|warned|criticised|described|told)\b", re.I)
@@ -55,7 +61,20 @@ class _Context:
     last_voice: str | None = None    # for "It ..."/"This ..." sentences that refer back
     block: str | None = None         # "recommendation" or "response" inside labelled blocks
     block_para: bool = False         # the previous paragraph was a bare block label
+    pending_label: str | None = None  # a label printed on its own line, for the paragraph below
+    top: str | None = None           # outline numbering: "4" of "4a i"
+    sub: str | None = None           # "a" of "4a i"
     section_bodies: dict[int, str] = field(default_factory=dict)
+
+
+def canonical_label(raw: str) -> str:
+    """Normalise a recommendation number: "4a) i)", "4(a)(i)", "4 a i" -> "4a i"; "8.3" stays."""
+    m = re.match(r"^\s*(\d{1,3}(?:\.\d{1,2})?)\)?\s*\(?([a-z])?\)?\s*\(?([ivx]{1,4})?\)?\s*$", raw.strip(), re.I)
+    if not m:
+        return raw.strip()
+    top, sub, roman = m.groups()
+    out = top + (sub.lower() if sub else "")
+    return f"{out} {roman.lower()}" if roman else out
 
 
 def split_marker(para: str) -> tuple[str | None, int]:
@@ -70,10 +89,33 @@ def split_marker(para: str) -> tuple[str | None, int]:
         return None, m.end()
     if m.group("reclabel"):
         num = m.group("recnum")
-        return (f"Recommendation {num.strip()}" if num else "Recommendation"), m.end()
+        return (f"Recommendation {canonical_label(num)}" if num else "Recommendation"), m.end()
     if m.group("resplabel"):
         return "Response", m.end()
     return (m.group("num") or m.group("alpha")), m.end()
+
+
+ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
+
+
+def outline_label(label: str | None, ctx: "_Context", para_words: int, has_modal: bool) -> str | None:
+    """Compose nested list labels into one ("4." > "(a)" > "(i)" gives "4a i") and track the outline.
+
+    A short numbered or lettered line without a modal is a title that opens a
+    level; an item under it takes the composed label.
+    """
+    if not label or label.startswith(("Recommendation", "Response")):
+        return label
+    if re.fullmatch(r"\d{1,3}", label):
+        ctx.top, ctx.sub = label, None
+        return label
+    low = label.lower()
+    if ctx.top and ctx.sub and low in ROMAN and (low != "i" or ctx.sub != "h"):
+        return f"{ctx.top}{ctx.sub} {low}"
+    if ctx.top and re.fullmatch(r"[a-z]", low):
+        ctx.sub = low
+        return f"{ctx.top}{low}"
+    return label
 
 
 def find_body(text: str) -> str | None:
@@ -83,6 +125,29 @@ def find_body(text: str) -> str | None:
              for n in names]
     names = [n for n in names if len(n.split()) >= 2]
     return names[-1] if names else None
+
+
+def resolve_body(name: str | None, known: Sequence[str]) -> str | None:
+    """Expand a short mention ("Lords Committee", "the Review") to the fullest name the document uses.
+
+    A known name qualifies when it contains every word of the mention; the
+    longest such name wins, so "Lords Committee" becomes "Lords Public
+    Services Committee" and "Independent Review" the review's full title.
+    """
+    if not name:
+        return name
+    words = [w.lower() for w in re.findall(r"[\w’']+", name)]
+    best = name
+    for full in known:
+        fw = [w.lower() for w in re.findall(r"[\w’']+", full)]
+        if len(fw) > len(best.split()) and all(w in fw for w in words) and _in_order(words, fw):
+            best = full
+    return best
+
+
+def _in_order(short: list[str], full: list[str]) -> bool:
+    it = iter(full)
+    return all(w in it for w in short)
 
 
 def voice_of(sentence: str) -> tuple[str | None, str | None]:
@@ -217,11 +282,26 @@ def segment_document(doc: Document) -> list[Segment]:
         label, off = split_marker(doc.text[a:b])
         items.append((a, b, label, off))
     sent_spans = _sentence_spans([doc.text[a + off:b] for a, b, _, off in items])
+    known = sorted({n.strip() for n in ORG_RE.findall(doc.text) if len(n.split()) >= 2},
+                   key=lambda n: (-len(n), n))
+    known = [" ".join(w for w in n.split() if w not in STOP_ORG_WORDS) if n.split()[0] in STOP_ORG_WORDS else n
+             for n in known]
     ctx = _Context(body=find_body(doc.title))
     segs: list[Segment] = []
     for (a, b, label, off), spans in zip(items, sent_spans):
         para = doc.text[a:b]
         heading = heading_starts.get(a)
+        if heading is not None:
+            ctx.top = ctx.sub = ctx.pending_label = None
+        if label and off >= len(para.rstrip()):
+            ctx.pending_label = label  # "Recommendation 4a) i)" on its own line names what follows
+            if label.startswith("Recommendation"):
+                ctx.block = "recommendation"
+                ctx.block_para = True
+            continue
+        if label is None and ctx.pending_label and heading is None:
+            label, ctx.pending_label = ctx.pending_label, None
+        label = outline_label(label, ctx, len(para.split()), bool(modal(para)))
         if heading is not None:
             ctx.list_voice, ctx.list_recommend, ctx.list_body, ctx.last_voice = None, False, None, None
             # Heading levels from converted documents are unreliable, so a body stays until another is named.
@@ -246,6 +326,7 @@ def segment_document(doc: Document) -> list[Segment]:
         if not is_item:
             ctx.list_voice, ctx.list_recommend, ctx.list_body = None, False, None
         ctx.para_voice, ctx.para_body = None, None
+        first_seg = len(segs)
         for s_a, s_b in spans:
             start, end = a + off + s_a, a + off + s_b
             text = doc.text[start:end]
@@ -273,7 +354,7 @@ def segment_document(doc: Document) -> list[Segment]:
                 ctx.body = named
             body = None
             if kind == "recommendation":
-                body = named or ctx.para_body or (ctx.list_body if is_item else None) or ctx.body
+                body = resolve_body(named or ctx.para_body or (ctx.list_body if is_item else None) or ctx.body, known)
             elif voice == "gov":
                 body = "Government"
             n = len(segs)
@@ -282,11 +363,57 @@ def segment_document(doc: Document) -> list[Segment]:
                 page=doc.page_at(start), section=doc.section_at(start), kind=kind, stance=stance, body=body,
                 label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD,
                 footnotes=tuple(f.number for f in doc.footnotes_in(start, end))))
+        para_segs = segs[first_seg:]
+        if para_segs:
+            segs[first_seg:] = _shape_recommendations(doc, para_segs, label)
         if not is_item and para.rstrip().endswith(":") and heading is None:
             ctx.list_voice = ctx.para_voice
-            ctx.list_recommend = recommendation_leadin(para) and ctx.para_voice != "gov"
+            # "The UK government should:" leaves each item to finish the recommendation.
+            ctx.list_recommend = (recommendation_leadin(para) or bool(re.search(r"\b(?:should|must)\s*:\s*$", para))) \
+                and ctx.para_voice != "gov"
             ctx.list_body = ctx.para_body or ctx.body
-    return segs
+    return _renumber(doc.doc_id, segs)
+
+
+def _renumber(doc_id: str, segs: list[Segment]) -> list[Segment]:
+    return [replace(s, seg_id=f"{doc_id}:s{i:05d}") for i, s in enumerate(segs)]
+
+
+def _shape_recommendations(doc: Document, segs: list[Segment], label: str | None) -> list[Segment]:
+    """Merge a labelled recommendation paragraph into one segment; split a bullet's ";"-joined asks.
+
+    "Recommendation 4: X. The Government should provide a detailed plan." is
+    one recommendation; "should produce A; appoint B; and fund C" is three.
+    """
+    recs = [s for s in segs if s.kind == "recommendation"]
+    if not recs:
+        return segs
+    if label and len(segs) > 1 and segs[0].kind == "recommendation":
+        first, last = segs[0], segs[-1]
+        notes = tuple(n for s in segs for n in s.footnotes)
+        return [replace(first, end=last.end, text=doc.text[first.start:last.end], label=label,
+                        footnotes=notes)]
+    out: list[Segment] = []
+    for s in segs:
+        parts = split_asks(s.text) if s.kind == "recommendation" else [(0, len(s.text))]
+        for a, b in parts:
+            out.append(replace(s, start=s.start + a, end=s.start + b, text=s.text[a:b],
+                               label=s.label if a == 0 else (label or s.label)))
+    return out
+
+
+def split_asks(text: str) -> list[tuple[int, int]]:
+    """Spans of the separate asks in one recommendation joined by ";" (each of 4+ words), else the whole."""
+    if ";" not in text or not modal(text.split(";")[0]):
+        return [(0, len(text))]
+    spans, pos = [], 0
+    for m in re.finditer(r";\s*(?:and\s+|or\s+)?", text):
+        spans.append((pos, m.start()))
+        pos = m.end()
+    spans.append((pos, len(text)))
+    if any(len(text[a:b].split()) < 4 for a, b in spans):
+        return [(0, len(text))]
+    return spans
 
 
 def segment_many(docs: Iterable[Document]) -> list[Segment]:

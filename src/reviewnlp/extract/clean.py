@@ -47,7 +47,10 @@ def find_furniture(pages: list[list[str]], edge: int = 3, min_share: float = 0.3
         keys = {_furniture_key(l) for l in lines[:edge] + lines[-edge:] if l.strip()}
         counts.update(keys)
     need = max(3, int(min_share * len(pages)))
-    return {k for k, c in counts.items() if c >= need and len(k) < 120}
+    # Running headers change by chapter ("Recommendations 285", "286 Recommendations"), so a short
+    # edge line carrying a page number counts on fewer pages.
+    paged = {k for k, c in counts.items() if c >= 3 and len(k) < 80 and re.match(r"^#\s+\S|.*\S\s+#$", k)}
+    return {k for k, c in counts.items() if c >= need and len(k) < 120} | paged
 
 
 def strip_furniture(lines: list[str], furniture: set[str], edge: int = 3) -> list[str]:
