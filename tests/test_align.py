@@ -98,3 +98,28 @@ def test_status_money_rule_and_context():
     plain = Segment("s2", "d", 0, 1, "This covers the largest providers.", None, None)
     ctx = [Segment("s3", "d", 0, 1, "The Government will consult on this in autumn.", None, None)]
     assert status_for(rec, plain, ctx) == ("deferred", "consult on")
+
+
+def test_partners_discount_a_hub_document_that_matches_everything():
+    from reviewnlp.align import document_partners
+
+    # Three reports (a, b, c) each with a true response (ra, rb, rc); "hub" is close to all of them.
+    rng = np.random.default_rng(0)
+    topics = {k: rng.normal(size=32) for k in "abc"}
+    generic = rng.normal(size=32)
+    rows, vecs = {}, []
+
+    def add(name, vec):
+        v = vec / np.linalg.norm(vec)
+        rows.setdefault(name, []).append(len(vecs))
+        vecs.append(v)
+
+    for k, t in topics.items():
+        add(k, t + 0.3 * rng.normal(size=32))
+        add("r" + k, t + 0.9 * generic + 0.3 * rng.normal(size=32))
+        add("hub", 0.6 * t + 2.0 * generic)
+    V = np.array(vecs, dtype=np.float32)
+    rec_rows = {k: rows[k] for k in "abc"}
+    cand_rows = {k: rows[k] for k in ("ra", "rb", "rc", "hub")}
+    partners = document_partners(list(rec_rows) + list(cand_rows), rec_rows, cand_rows, V)
+    assert partners == {"a": ["ra"], "b": ["rb"], "c": ["rc"]}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -32,8 +33,8 @@ LABEL_BONUS = 0.25
 ANCHOR_BONUS = 0.5
 TOP_K = 5
 # Document pairing (see document_partners) and near-verbatim reprint detection.
-PARTNER_MARGIN = 0.1
-PARTNER_LIFT = 0.07
+PARTNER_MARGIN = 0.05
+PARTNER_LIFT = 0.05
 QUOTE_THRESHOLD = 0.9
 
 STOPWORDS = frozenset("""
@@ -136,33 +137,50 @@ def status_for(rec: Segment, resp: Segment, context: Sequence[Segment]) -> tuple
 
 
 def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], cand_rows: dict[str, list[int]],
-                      vectors: np.ndarray, margin: float = PARTNER_MARGIN,
-                      lift: float = PARTNER_LIFT) -> dict[str, list[str]]:
+                      vectors: np.ndarray, docs: dict[str, Document] | None = None,
+                      margin: float = PARTNER_MARGIN, lift: float = PARTNER_LIFT) -> dict[str, list[str]]:
     """For each document with recommendations, the documents whose statements may answer them.
 
     Affinity of (d, j) is the mean, over d's recommendations, of the best cosine
-    to j's government statements.  Partners are within ``margin`` of d's best
-    affinity and ``lift`` above its median.  A document answers itself (a
-    briefing reporting both sides) only when no other document qualifies:
-    otherwise its own government sentences are background, not answers.
+    to j's government statements, minus j's mean affinity to the other
+    documents: a long response full of generic government language is close to
+    everything, and only what rises above that says j answers d.  Partners are
+    within ``margin`` of d's best centred affinity and at least ``lift`` above
+    zero.  d's own statements count unless a partner is a response to d
+    (dated later, or titled as a response): then they are background.
     """
+    docs = docs or {}
+    rec_docs = [d for d in doc_ids if rec_rows.get(d)]
+    cand_docs = [j for j in doc_ids if cand_rows.get(j)]
+    raw = {(d, j): float(np.mean(np.max(vectors[rec_rows[d]] @ vectors[cand_rows[j]].T, axis=1)))
+           for d in rec_docs for j in cand_docs}
     out: dict[str, list[str]] = {}
-    for d in doc_ids:
-        if not rec_rows.get(d):
-            continue
-        aff = {}
-        for j in doc_ids:
-            if cand_rows.get(j):
-                sim = vectors[rec_rows[d]] @ vectors[cand_rows[j]].T
-                aff[j] = float(np.mean(np.max(sim, axis=1)))
-        if not aff:
+    for d in rec_docs:
+        centred = {}
+        for j in cand_docs:
+            others = [raw[(e, j)] for e in rec_docs if e not in (d, j)]
+            centred[j] = raw[(d, j)] - (float(np.mean(others)) if others else 0.0)
+        if not centred:
             out[d] = []
             continue
-        best, median = max(aff.values()), float(np.median(list(aff.values())))
-        close = [j for j, a in aff.items() if a >= best - margin and (a - median >= lift or len(aff) < 3)]
-        others = [j for j in close if j != d]
-        out[d] = others or [d]
+        best = max(centred.values())
+        close = [j for j, a in centred.items() if a >= best - margin and a >= lift]
+        responders = [j for j in close if j != d and _responds_to(docs.get(j), docs.get(d))]
+        out[d] = sorted(set(close) - ({d} if responders else set())) or [max(centred, key=centred.get)]
     return out
+
+
+RESPONSE_TITLE_RE = re.compile(r"\b(?:response|reply|responds|decision)\b", re.I)
+
+
+def _responds_to(j: Document | None, d: Document | None) -> bool:
+    """True when document ``j`` is a response to ``d``: it is dated later, or only it is titled as a response."""
+    if j is None or d is None:
+        return False
+    if j.date and d.date and j.date != d.date:
+        return j.date > d.date
+    titled = lambda doc: bool(RESPONSE_TITLE_RE.search(f"{doc.title} {Path(doc.path).name}"))
+    return titled(j) and not titled(d)
 
 
 def find_quotes(recs: Sequence[Segment], vectors: np.ndarray, row_of: dict[str, int],
@@ -243,7 +261,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     doc_ids = list(by_doc)
     rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
     cand_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in CANDIDATE_KINDS] for d in doc_ids}
-    partners = document_partners(doc_ids, rec_rows, cand_rows, vectors)
+    partners = document_partners(doc_ids, rec_rows, cand_rows, vectors, {d.doc_id: d for d in docs})
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     blocks = _answer_blocks(segments, quotes)
     words = [content_words(s.text) for s in cands]

@@ -62,7 +62,7 @@ STANCE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.I)),
     ("partial", re.compile(
         r"\b(?:pathfinders?|pilot(?:s|ed|ing)?|trial(?:s|led|ling)?|test(?:s|ed|ing)?(?: the use of)?|early adopters?"
-        r"|in part|partially|partly|accept(?:s|ed)? in principle|agree(?:s|d)? in principle|up to \d+ (?:local )?areas"
+        r"|in part|partially|partly|(?:accept|agree)(?:s|d|ed)?(?: (?:this|the|these|all|that)(?: \w+){0,2})? in principle|up to \d+ (?:local )?areas"
         r"|initial|some areas|selected areas|phased)\b", re.I)),
     ("deferred", re.compile(
         r"\b(?:consider(?:s|ed|ing)?|explor(?:e|es|ed|ing|ation)|consult(?:s|ed|ing|ation)?(?: on)?|assess(?:es|ed|ing)?"
@@ -126,17 +126,99 @@ def modal(text: str) -> str | None:
 # ------------------------------------------------------------- entities
 
 MONEY_RE = re.compile(
-    r"£\s?(\d+(?:[.,]\d+)*)\s*(billion|bn|million|m|thousand|k)?\b", re.I)
+    r"(?P<cur>£|\$|€|US\$)\s?(?P<num>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit>billion|bn|million|m|thousand|k)?\b"
+    r"|(?P<num2>\d+(?:,\d{3})*(?:\.\d+)?)\s*(?P<unit2>billion|million)\s+(?P<cur2>pounds|euros|dollars)\b", re.I)
 _SCALE = {"billion": 1e9, "bn": 1e9, "million": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3}
+_CURRENCY = {"£": "GBP", "pounds": "GBP", "$": "USD", "us$": "USD", "dollars": "USD", "€": "EUR", "euros": "EUR"}
 
 
-def money_amounts(text: str) -> list[float]:
-    """Return every sterling amount in ``text`` in pounds ("£2.6 billion" -> 2.6e9)."""
+def money(text: str) -> list[dict]:
+    """Every money amount in ``text``, normalised: "£2.6 billion" -> {"amount": 2.6e9, "currency": "GBP", ...}."""
     out = []
-    for num, unit in MONEY_RE.findall(text):
+    for m in MONEY_RE.finditer(text):
+        num, unit, cur = (m.group("num"), m.group("unit"), m.group("cur")) if m.group("num") else (
+            m.group("num2"), m.group("unit2"), m.group("cur2"))
         try:
             value = float(num.replace(",", ""))
         except ValueError:
             continue
-        out.append(value * _SCALE.get(unit.lower(), 1.0) if unit else value)
+        if unit:
+            value *= _SCALE[unit.lower()]
+        out.append({"amount": value, "currency": _CURRENCY[cur.lower()], "text": m.group(0).strip()})
     return out
+
+
+def money_amounts(text: str) -> list[float]:
+    """Sterling amounts in ``text`` in pounds ("£2.6 billion" -> 2.6e9)."""
+    return [m["amount"] for m in money(text) if m["currency"] == "GBP"]
+
+
+_SEASON_END = {"spring": "05-31", "summer": "08-31", "autumn": "11-30", "winter": "02-28"}
+DEADLINE_RE = re.compile(
+    r"\b(?:(?:by|before|from|in|until|no later than)\s+(?:the\s+)?(?:(?P<edge>end|start|beginning)\s+of\s+)?)?"
+    r"(?:(?P<season>spring|summer|autumn|winter)\s+|(?P<month>January|February|March|April|May|June|July|August"
+    r"|September|October|November|December)\s+)?(?P<year>20\d\d)\b"
+    r"|\b(?P<rel>by the end of (?:the|this) (?:year|Parliament)|within (?:\w+ )?(?:months?|years?)|in due course"
+    r"|as soon as (?:possible|practicable)|without delay|urgently|immediately)\b", re.I)
+
+
+def deadline(text: str) -> dict | None:
+    """The first deadline in ``text``: its phrase and, when it names a year, the last day it allows.
+
+    "by 2027" -> 2027-12-31; "by the end of 2023" -> 2023-12-31; "spring 2023" -> 2023-05-31;
+    "as soon as possible" keeps its phrase with no date.  Only phrases with "by", "before",
+    "until" or "no later than", a season or a month count, so "in 2022" (a past event) does not.
+    """
+    for m in DEADLINE_RE.finditer(text):
+        if m.group("rel"):
+            return {"text": m.group(0), "date": None}
+        phrase = m.group(0)
+        if not (re.match(r"(?i)(?:by|before|until|no later than)\b", phrase) or m.group("season") or m.group("month")):
+            continue
+        year = m.group("year")
+        if m.group("season"):
+            end = f"{year}-{_SEASON_END[m.group('season').lower()]}"
+        elif m.group("month"):
+            month = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+                     "october", "november", "december"].index(m.group("month").lower()) + 1
+            end = f"{year}-{month:02d}-{[31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]:02d}"
+        else:
+            end = f"{year}-12-31"
+        return {"text": phrase, "date": end}
+    return None
+
+
+_WHO = r"(?P<who>[A-Za-z][\w’'&-]*(?:,?\s+[\w’'&-]+){0,9}?)\s+"
+_ASK = (r"(?:(?:should|must|ought to|needs? to)\b(?!\s+be\s+(?:\w+ed|\w+en|made|set|put|paid|held|kept|brought|sought"
+        r"|built)\b)|(?=(?:publish|establish|introduce|provide|set|create|review|ensure|make|develop|take|consider"
+        r"|commission|fund|work|bring|appoint|legislate|amend|extend|produce|require|adopt|implement)s?\b))")
+# "we recommend that X <verb>" names X wherever it stands; otherwise the subject opening the sentence.
+ADDRESSEE_RES = (re.compile(r"\b(?:recommend(?:s|ed)?\s+that|propose[sd]?\s+that|urge[sd]?)\s+" + _WHO + _ASK),
+                 re.compile(r"^" + _WHO + _ASK))
+ACTION_RE = re.compile(r"\b(?:should|must|ought to|needs? to)\s+(?:also\s+|urgently\s+|now\s+)?(?P<what>[^.;:]{3,120})")
+SUBJUNCTIVE_ACTION_RE = re.compile(r"\brecommend(?:s|ed)?\s+that\s+(?:the\s+)?[A-Z][\w’'&-]*(?:\s+[A-Z][\w’'&-]*)*\s+"
+                                   r"(?P<what>[a-z][^.;:]{3,120})")
+NOT_AN_ACTOR = frozenset("in for as when if where while although after before once until by with without on at to "
+                         "longer-term in future it this they there that which we these such each".split())
+
+
+def addressee(text: str) -> str | None:
+    """Who a recommendation asks to act: "The Department for Education should ..." -> "Department for Education".
+
+    Passive asks ("Ofsted should be given new powers") name no addressee.
+    """
+    m = ADDRESSEE_RES[0].search(text) or ADDRESSEE_RES[1].search(text)
+    if not m:
+        return None
+    who = re.sub(r"^(?:the|a|an)\s+", "", m.group("who").strip(" ,"), flags=re.I)
+    first = who.split()[0].lower().rstrip(",")
+    if first in NOT_AN_ACTOR or (not who[:1].isupper() and first not in {"local", "all", "every", "each", "national",
+                                                                           "health", "police", "regional"}):
+        return None
+    return who
+
+
+def action(text: str) -> str | None:
+    """What a recommendation asks for: the verb phrase after its modal, up to the clause's end."""
+    m = ACTION_RE.search(text) or SUBJUNCTIVE_ACTION_RE.search(text)
+    return m.group("what").strip() if m else None

@@ -20,6 +20,7 @@ from .export import write_alignments
 from .extract import discover, extract_many
 from .index import VectorIndex
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
+from .classify import model_id as classifier_id, reclassify
 from .segment import METHOD as SEGMENT_METHOD, load_sentencizer, segment_many
 
 DOCUMENTS = "documents.jsonl"
@@ -43,8 +44,8 @@ def extract_stage(inputs: Sequence[str | Path], out_dir: Path) -> tuple[list[Doc
 
 
 def segment_stage(docs: Sequence[Document], out_dir: Path) -> list[Segment]:
-    """Segment documents into ``segments.jsonl``."""
-    segs = segment_many(docs)
+    """Segment documents into ``segments.jsonl``: cue rules first, then the trained kind classifier."""
+    segs = reclassify(segment_many(docs))
     write_jsonl(out_dir / SEGMENTS, segs)
     return segs
 
@@ -144,7 +145,8 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         "inputs": [str(i) for i in inputs],
         "versions": versions(),
         "models": {"embedding": embedder.model_id, "sentences": load_sentencizer()[1],
-                   "segment_classifier": SEGMENT_METHOD, "alignment": "dense+lexical-v1"},
+                   "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
+                   "alignment": "dense+lexical-v1"},
         "counts": {"documents": len(docs), "failed": len(failed), "pages": sum(len(d.pages) for d in docs),
                    "segments": len(segs), "kinds": dict(sorted(kinds.items())),
                    "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},

@@ -153,10 +153,15 @@ class Segment(_Record):
     cue: str | None = None
     method: str = ""
     footnotes: tuple[str, ...] = ()
+    addressee: str | None = None
+    action: str | None = None
+    amounts: tuple[dict[str, Any], ...] = ()
+    deadline: dict[str, Any] | None = None
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
         kw["footnotes"] = tuple(kw.get("footnotes", ()))
+        kw["amounts"] = tuple(kw.get("amounts", ()))
         return kw
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from .cues import (FUNDING_ASK_RE, REVIEW_ACTOR_RE, REPORTING_RE, is_gov_voice, modal, recommendation_leadin,
+from .cues import (FUNDING_ASK_RE, action, addressee, deadline, money, REVIEW_ACTOR_RE, REPORTING_RE, is_gov_voice, modal, recommendation_leadin,
                    recommends, stance_of)
 from .records import Document, Segment
 
@@ -344,7 +344,10 @@ def segment_document(doc: Document) -> list[Segment]:
                     ctx_voice = "gov"  # everything under "Response:" is the government answering
                 if ctx_voice is None and PRONOUN_START_RE.match(text):
                     ctx_voice = ctx.last_voice
-                kind, stance, cue, voice = classify(text, ctx_voice, ctx.list_recommend and is_item, in_reco_block)
+                # A lead-in makes an item's first sentence a recommendation; later ones need their own cue.
+                first_of_item = is_item and s_a == spans[0][0]
+                kind, stance, cue, voice = classify(text, ctx_voice, ctx.list_recommend and first_of_item,
+                                                    in_reco_block)
                 if voice and ctx.para_voice is None:
                     ctx.para_voice = voice
                     ctx.para_body = named
@@ -376,7 +379,16 @@ def segment_document(doc: Document) -> list[Segment]:
 
 
 def _renumber(doc_id: str, segs: list[Segment]) -> list[Segment]:
-    return [replace(s, seg_id=f"{doc_id}:s{i:05d}") for i, s in enumerate(segs)]
+    """Give final ids in order and fill the fields of recommendations and government statements."""
+    out = []
+    for i, s in enumerate(segs):
+        fields = {}
+        if s.kind in ("recommendation", "commitment", "response"):
+            fields = dict(amounts=tuple(money(s.text)), deadline=deadline(s.text))
+            if s.kind == "recommendation":
+                fields.update(addressee=addressee(s.text), action=action(s.text))
+        out.append(replace(s, seg_id=f"{doc_id}:s{i:05d}", **fields))
+    return out
 
 
 def _shape_recommendations(doc: Document, segs: list[Segment], label: str | None) -> list[Segment]:

@@ -1,0 +1,65 @@
+"""Pure cue functions: stance, money, deadlines, addressee and action."""
+import pytest
+
+from reviewnlp.cues import action, addressee, deadline, money, money_amounts, stance_of
+
+
+@pytest.mark.parametrize("text,label", [
+    ("The Government rejected the Care Review's recommendation that care experience become a protected characteristic.",
+     "rejected"),
+    ("the Government does not intend to do this", "rejected"),
+    ("Test the use of regional care cooperatives in two regional pathfinders.", "partial"),
+    ("We accept this recommendation in principle.", "partial"),
+    ("Explore the case for mandating a financial allowance for kinship carers.", "deferred"),
+    ("The Government will consult on the plans in autumn 2023.", "deferred"),
+    ("The Government will establish a Children's Social Care National Framework.", "accepted"),
+    ("Practice guides will also be produced setting out approaches.", "accepted"),
+])
+def test_stance(text, label):
+    assert stance_of(text).label == label
+
+
+def test_stance_none_for_plain_statement():
+    assert stance_of("Membership of the board was confirmed on 31 October 2022.") is None
+
+
+def test_money_normalised():
+    assert money("would require £2.6 billion of new spending, comprising £46 million in year one and £1,200") == [
+        {"amount": 2.6e9, "currency": "GBP", "text": "£2.6 billion"},
+        {"amount": 46e6, "currency": "GBP", "text": "£46 million"},
+        {"amount": 1200.0, "currency": "GBP", "text": "£1,200"}]
+    assert money_amounts("£28.3 million and $5 million") == [28.3e6]
+
+
+@pytest.mark.parametrize("text,phrase,date", [
+    ("frictionless data sharing by 2027", "by 2027", "2027-12-31"),
+    ("Publish a data strategy by the end of 2023.", "by the end of 2023", "2023-12-31"),
+    ("The Government will consult in spring 2023.", "in spring 2023", "2023-05-31"),
+    ("By summer 2024, the Government will publish a statement.", "By summer 2024", "2024-08-31"),
+    ("publish its new media protocol as soon as possible", "as soon as possible", None),
+])
+def test_deadline(text, phrase, date):
+    assert deadline(text) == {"text": phrase, "date": date}
+
+
+def test_no_deadline_for_past_events_or_forecasts():
+    assert deadline("In 2022 the review was published.") is None
+
+
+@pytest.mark.parametrize("text,who", [
+    ("The Department for Education should urgently set regional and national targets.", "Department for Education"),
+    ("Local authorities should make a financial allowance available.", "Local authorities"),
+    ("Notwithstanding changes to the law, we recommend that the CPS publish its new media protocol.", "CPS"),
+    ("The UK government and devolved administrations should work together.",
+     "UK government and devolved administrations"),
+    ("Ofsted should be given new powers to oversee the market.", None),
+    ("In the future, social workers would need to have passed a framework.", None),
+])
+def test_addressee(text, who):
+    assert addressee(text) == who
+
+
+def test_action():
+    assert action("The Government should invest around £2 billion to implement the reforms.") == \
+        "invest around £2 billion to implement the reforms"
+    assert action("we recommend that the CPS publish its new media protocol; and more") == "publish its new media protocol"
