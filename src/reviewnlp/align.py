@@ -85,10 +85,16 @@ def segment_dates(doc: Document, segs: Sequence[Segment]) -> dict[str, str | Non
 
 
 def _label_key(label: str | None) -> str | None:
+    """The recommendation number a label names, comparable across documents.
+
+    "Recommendation 4a i" and an outline label "4a i" give "4a i"; a bare
+    paragraph number ("16") is not a recommendation number and gives None.
+    """
     if not label:
         return None
-    m = re.search(r"\d+(?:\.\d+)?[a-z]?", label)
-    return m.group(0) if m else None
+    if label.startswith("Recommendation "):
+        return label[len("Recommendation "):]
+    return label if re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", label) else None
 
 
 @dataclass
@@ -108,7 +114,7 @@ def _answer_labels(segs: Sequence[Segment]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     current: dict[str, str | None] = {}
     for s in segs:
-        key = _label_key(s.label) if s.label and s.label.lower().startswith("recommendation") else None
+        key = _label_key(s.label)
         if key:
             current[s.doc_id] = key
         out[s.seg_id] = current.get(s.doc_id)
@@ -302,7 +308,7 @@ def _align_one(rec: Segment, pool: _Pool, cand_vecs: np.ndarray, rec_vec: np.nda
     dense = cand_vecs @ rec_vec
     lex = lexical_scores(content_words(rec.text), pool.words, idf)
     score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
-    key = _label_key(rec.label) if rec.label and rec.label.startswith("Recommendation") else None
+    key = _label_key(rec.label)
     label_match = np.array([key is not None and lab == key and s.doc_id != rec.doc_id
                             for lab, s in zip(pool.labels, pool.segs)], dtype=bool)
     anchor = np.array([s.seg_id in anchored for s in pool.segs], dtype=bool)

@@ -21,7 +21,7 @@ from .extract import discover, extract_many
 from .index import VectorIndex
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
 from .classify import model_id as classifier_id, reclassify
-from .segment import METHOD as SEGMENT_METHOD, load_sentencizer, segment_many
+from .segment import METHOD as SEGMENT_METHOD, apply_conventions, load_sentencizer, segment_document
 
 DOCUMENTS = "documents.jsonl"
 SEGMENTS = "segments.jsonl"
@@ -45,7 +45,9 @@ def extract_stage(inputs: Sequence[str | Path], out_dir: Path) -> tuple[list[Doc
 
 def segment_stage(docs: Sequence[Document], out_dir: Path) -> list[Segment]:
     """Segment documents into ``segments.jsonl``: cue rules first, then the trained kind classifier."""
-    segs = reclassify(segment_many(docs))
+    segs: list[Segment] = []
+    for doc in docs:
+        segs.extend(apply_conventions(doc, reclassify(segment_document(doc))))
     write_jsonl(out_dir / SEGMENTS, segs)
     return segs
 

@@ -27,7 +27,7 @@ MARKER_RE = re.compile(
     r"(?:\s*\(?[ivx]{1,4}\)?)?))?"
     r"\s*(?:[:.–—-]\s*|(?=\s+[A-Z(])|$))\s*"
     r"|(?P<resplabel>(?:government\s+)?response\s*[:.–—-])\s*"
-    r"|\(?(?P<num>\d{1,3}(?:\.\d{1,2})*[a-z]?)[.)]\s+"
+    r"|\(?(?P<num>\d{1,3}(?:\.\d{1,2})*[a-z]?)[.)]\s*(?:(?P<roman>[ivx]{1,4})[.)]\s*)?(?=\S)(?<=[\s.)])"
     r"|\((?P<alpha>[a-z]|[ivx]{1,4})\)\s+)", re.I)
 # A review, inquiry or committee named in full: "Competition and Markets Authority",
 # "Independent Inquiry into Child Sexual Abuse".  "and" joins only capitalised words, so
@@ -44,6 +44,10 @@ SPEECH_RE = re.compile(r"\b(?:said|says|added|argued|suggested|welcomed|warned|c
 # A paragraph that is only a block label opens a block for the paragraphs below it.
 BLOCK_LABEL_PARA_RE = re.compile(r"^(?P<label>recommendations?|conclusions?(?: and recommendations)?|responses?"
                                  r"|government response)\s*:?$", re.I)
+# "That a framework be established", "Consideration be given": the mandative subjunctive of formal asks.
+SUBJUNCTIVE_RE = re.compile(r"(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<!\bto )(?<!\bnot )(?<!\bshould )"
+                            r"(?<!\bmust )(?<!\bcould )\bbe\s+(?:\w+ed|given|taken|made|set|kept|put|held|built|brought"
+                            r"|sought|maintained|established)\b")
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
 
@@ -92,6 +96,8 @@ def split_marker(para: str) -> tuple[str | None, int]:
         return (f"Recommendation {canonical_label(num)}" if num else "Recommendation"), m.end()
     if m.group("resplabel"):
         return "Response", m.end()
+    if m.group("num") and m.group("roman"):
+        return canonical_label(f"{m.group('num')} {m.group('roman')}"), m.end()  # "4a) i." -> "4a i"
     return (m.group("num") or m.group("alpha")), m.end()
 
 
@@ -293,6 +299,10 @@ def segment_document(doc: Document) -> list[Segment]:
         heading = heading_starts.get(a)
         if heading is not None:
             ctx.top = ctx.sub = ctx.pending_label = None
+            if label and label.startswith("Recommendation"):
+                # "Recommendation 9: Regular use of red teams" set as a heading titles the paragraph below.
+                ctx.pending_label, ctx.block, ctx.block_para = label, "recommendation", True
+                continue
         if label and off >= len(para.rstrip()):
             ctx.pending_label = label  # "Recommendation 4a) i)" on its own line names what follows
             if label.startswith("Recommendation"):
@@ -314,7 +324,10 @@ def segment_document(doc: Document) -> list[Segment]:
                 else "conclusion"
             ctx.block_para = True
             continue
-        in_reco_block = bool(label and label.startswith("Recommendation")) or (
+        # A distinctive outline label ("4a i", "12c") on a paragraph with a modal is a printed recommendation.
+        outline_reco = bool(label and re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", label)
+                            and (modal(para) or SUBJUNCTIVE_RE.search(para)))
+        in_reco_block = bool(label and label.startswith("Recommendation")) or outline_reco or (
             ctx.block == "recommendation" and ctx.block_para)
         ctx.block_para = False
         if heading is not None and heading.level <= 2:
@@ -348,6 +361,9 @@ def segment_document(doc: Document) -> list[Segment]:
                 first_of_item = is_item and s_a == spans[0][0]
                 kind, stance, cue, voice = classify(text, ctx_voice, ctx.list_recommend and first_of_item,
                                                     in_reco_block)
+                if in_reco_block and s_a == spans[0][0] and kind != "recommendation":
+                    # The printed recommendation opens its labelled paragraph, whatever pronouns it quotes.
+                    kind, stance, cue, voice = "recommendation", None, "label", "review"
                 if voice and ctx.para_voice is None:
                     ctx.para_voice = voice
                     ctx.para_body = named
@@ -367,7 +383,18 @@ def segment_document(doc: Document) -> list[Segment]:
                 label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD,
                 footnotes=tuple(f.number for f in doc.footnotes_in(start, end))))
         para_segs = segs[first_seg:]
-        if para_segs:
+        block = segs[first_seg - 1] if first_seg else None
+        if (para_segs and is_item and block is not None and block.kind == "recommendation"
+                and (block.label or "").startswith("Recommendation") and ctx.list_recommend
+                and doc.text[block.start:block.end].rstrip().endswith((":", ";", "; and", "; or"))
+                or para_segs and is_item and block is not None and block.kind == "recommendation"
+                and (block.label or "").startswith("Recommendation") and block.end >= a - 2 - off
+                and doc.text[block.start:a].rstrip().endswith((":", ";", "and", "or"))):
+            # The items finish a labelled recommendation's lead-in ("The UK government should:").
+            end = para_segs[-1].end
+            segs[first_seg - 1:] = [replace(block, end=end, text=doc.text[block.start:end],
+                                            footnotes=block.footnotes + tuple(n for x in para_segs for n in x.footnotes))]
+        elif para_segs:
             segs[first_seg:] = _shape_recommendations(doc, para_segs, label)
         if not is_item and para.rstrip().endswith(":") and heading is None:
             ctx.list_voice = ctx.para_voice
@@ -401,10 +428,12 @@ def _shape_recommendations(doc: Document, segs: list[Segment], label: str | None
     if not recs:
         return segs
     if label and len(segs) > 1 and segs[0].kind == "recommendation":
-        first, last = segs[0], segs[-1]
-        notes = tuple(n for s in segs for n in s.footnotes)
+        # The recommendation runs until the government starts answering in the same paragraph.
+        n = next((i for i, x in enumerate(segs) if i and x.body == "Government"), len(segs))
+        first, last = segs[0], segs[n - 1]
+        notes = tuple(f for x in segs[:n] for f in x.footnotes)
         return [replace(first, end=last.end, text=doc.text[first.start:last.end], label=label,
-                        footnotes=notes)]
+                        footnotes=notes)] + list(segs[n:])
     out: list[Segment] = []
     for s in segs:
         parts = split_asks(s.text) if s.kind == "recommendation" else [(0, len(s.text))]
@@ -428,8 +457,50 @@ def split_asks(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+RECO_SECTION_RE = re.compile(r"(?i)^(?:[\d.]+\s+|appendix \w+:?\s+|annex \w+:?\s+)?(?:the\s+)?(?:summary of |list of )?"
+                             r"(?:conclusions and )?recommendations\b")
+EXPLICIT_CUE_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|report|ombudsman))\s+(?:therefore\s+|also\s+|"
+                             r"further\s+|strongly\s+)?recommends?\b", re.I)
+
+
+def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
+    """Where a document marks its recommendations, keep only the marked ones.
+
+    A report that prints "Recommendation 3" blocks, boxed "Recommendation"
+    labels, or "We recommend" paragraphs uses "should" freely in its
+    discussion; there, an unmarked modal sentence is commentary.  Marked means:
+    a recommendation label, an explicit "we recommend"/"the Inquiry recommends",
+    or a place in a section titled as the recommendations ("1.5 Recommendations",
+    "Conclusions and recommendations").  A document that marks nothing (a
+    briefing reporting recommendations in prose) is left as is.
+    """
+    recs = [s for s in segs if s.kind == "recommendation"]
+    numbered = {s.label for s in recs if (s.label or "").startswith("Recommendation ")}
+    boxed = sum(1 for s in recs if s.label == "Recommendation")
+    explicit = sum(1 for s in recs if EXPLICIT_CUE_RE.search(s.text))
+    titled = [(x.start, x.end) for x in doc.sections if RECO_SECTION_RE.match(x.title)]
+    # Nested: "1.5 Recommendations" holds the discussion, "The Recommendations" inside it the list itself.
+    reco_spans = [(a, b) for a, b in titled if not any((a, b) != (c, d) and a <= c and d <= b for c, d in titled)]
+    in_section = sum(1 for s in recs if any(a <= s.start < b for a, b in reco_spans))
+    # A briefing may have one small "Recommendations" subsection among prose reports of others:
+    # section titles decide only when they hold a good share of the document's recommendations.
+    by_section = in_section >= 5 and in_section >= 0.3 * len(recs)
+    if len(numbered) < 3 and boxed < 3 and explicit < 5 and not by_section:
+        return segs
+    out = []
+    for s in segs:
+        marked = ((s.label or "").startswith("Recommendation") or EXPLICIT_CUE_RE.search(s.text)
+                  or re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", s.label or "")
+                  or any(a <= s.start < b for a, b in reco_spans))
+        if s.kind == "recommendation" and not marked:
+            s = replace(s, kind="commentary", body=None, method=f"{s.method}+convention",
+                        addressee=None, action=None)
+        out.append(s)
+    return out
+
+
 def segment_many(docs: Iterable[Document]) -> list[Segment]:
-    """Segment every document, in order."""
+    """Segment every document, in order (rules only; see :func:`reviewnlp.classify.reclassify`)."""
     out: list[Segment] = []
     for d in docs:
         out.extend(segment_document(d))

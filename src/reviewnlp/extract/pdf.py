@@ -90,7 +90,7 @@ def _has_image(page) -> bool:
 class _Page:
     """What one PDF page contributes: text lines (markers inline), footnotes, and how it was read."""
 
-    def __init__(self, number: int, lines: list[tuple[str, float, bool]], footnotes: list[tuple[str, str]],
+    def __init__(self, number: int, lines: list[tuple[str, float, bool, bool]], footnotes: list[tuple[str, str]],
                  body: float, ocr: bool = False, two_column: bool = False) -> None:
         self.number, self.lines, self.footnotes = number, lines, footnotes
         self.body, self.ocr, self.two_column = body, ocr, two_column
@@ -112,7 +112,7 @@ def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
             if sum(len(l.text.strip()) for l in lines) < MIN_TEXT_CHARS and _has_image(page):
                 if use_ocr and ocr_available():
                     text = ocr_page(page)
-                    lines = [(l.strip(), 0.0, False) for l in text.splitlines() if l.strip()]
+                    lines = [(l.strip(), 0.0, False, False) for l in text.splitlines() if l.strip()]
                     pages.append(_Page(i + 1, lines, [], 0.0, ocr=True))
                     meta["ocr_pages"].append(i + 1)
                 else:
@@ -130,7 +130,9 @@ def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
                 text = line.text
                 for pos, num in reversed(line.markers):
                     text = f"{text[:pos]}{MARK_OPEN}{num}{MARK_CLOSE}{text[pos:]}"
-                out_lines.append((text, line.height, line.bold and line.right - line.left < 0.6 * (width - 100)))
+                # Only a short line can be a bold or numbered heading: a paragraph's first line is full width.
+                short = line.right - line.left < 0.6 * (width - 100)
+                out_lines.append((text, line.height, short and line.bold, short))
             pages.append(_Page(i + 1, out_lines, parse_footnotes(notes), body, two_column=two_col))
             page.close()
     except pdfium.PdfiumError as exc:
@@ -140,7 +142,7 @@ def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
     return pages, meta
 
 
-def _heading_level(text: str, height: float, body: float, bold: bool = False) -> int | None:
+def _heading_level(text: str, height: float, body: float, bold: bool = False, short: bool = True) -> int | None:
     """Heading level of a line: by type size, by bold, or by section numbering ("3.2 Title"); else None."""
     words = text.split()
     numbered = re.match(r"^\d{1,2}(?:\.\d{1,2})+\.?\s+[A-Z]", text)
@@ -154,7 +156,7 @@ def _heading_level(text: str, height: float, body: float, bold: bool = False) ->
         return 1
     if body and height >= 1.2 * body:
         return 2
-    if numbered:
+    if numbered and short:
         return 2 + text.split()[0].rstrip(".").count(".")
     if bold and len(words) <= 12:
         return 3 if not NUMBERED_HEADING_RE.match(text) else 2
@@ -163,10 +165,10 @@ def _heading_level(text: str, height: float, body: float, bold: bool = False) ->
 
 def _is_cover(page: _Page, doc_body: float) -> bool:
     """A cover or divider: few words, no sentence, and type well above the document's body size."""
-    words = sum(len(t.split()) for t, _, _ in page.lines)
-    if not 0 < words < COVER_MAX_WORDS or any(re.search(r"\w[.?!](?:\s|$)", t) for t, _, _ in page.lines):
+    words = sum(len(line[0].split()) for line in page.lines)
+    if not 0 < words < COVER_MAX_WORDS or any(re.search(r"\w[.?!](?:\s|$)", line[0]) for line in page.lines):
         return False
-    heights = sorted(h for _, h, _ in page.lines)
+    heights = sorted(line[1] for line in page.lines)
     return bool(heights) and heights[len(heights) // 2] >= 1.25 * doc_body
 
 
@@ -182,19 +184,19 @@ def extract_pdf(path: Path, doc_id: str, use_ocr: bool = True) -> Document:
         if meta["image_pages_unread"]:
             raise ExtractionError(str(path), "image-only", "no text layer and OCR (tesseract) is not installed")
         raise ExtractionError(str(path), "empty", "no text on any page")
-    furniture = find_furniture([[t for t, _, _ in p.lines] for p in pages if not p.ocr])
+    furniture = find_furniture([[line[0] for line in p.lines] for p in pages if not p.ocr])
     builder = DocumentBuilder()
     meta["cover_pages"] = []
     bodies = sorted(p.body for p in pages if p.body)
     doc_body = bodies[len(bodies) // 2] if bodies else 0.0
     for page in pages:
-        texts = [t for t, _, _ in page.lines]
+        texts = [line[0] for line in page.lines]
         keep = set(strip_furniture(texts, furniture))
         lines = [line for line in page.lines if line[0] in keep and not is_print_furniture(line[0])]
         if page.number > 1 and _is_cover(_Page(page.number, lines, [], page.body), doc_body):
             # A divider page names the part that follows: keep it as a top-level heading only.
             meta["cover_pages"].append(page.number)
-            builder.add(" ".join(t for t, _, _ in lines), page=page.number, heading=1, ocr=page.ocr)
+            builder.add(" ".join(line[0] for line in lines), page=page.number, heading=1, ocr=page.ocr)
             continue
         builder.add_page(page.number, ocr=page.ocr)
         chunk: list[str] = []
@@ -208,9 +210,9 @@ def extract_pdf(path: Path, doc_id: str, use_ocr: bool = True) -> Document:
                 builder.add(para, page=page.number, ocr=page.ocr)
             chunk.clear()
 
-        for text, height, bold in lines:
+        for text, height, bold, short in lines:
             label = BLOCK_LABEL_RE.match(text.strip())
-            level = None if label else _heading_level(text, height, page.body, bold)
+            level = None if label else _heading_level(text, height, page.body, bold, short)
             if label:
                 flush()
                 builder.add(label.group("label").capitalize(), page=page.number, ocr=page.ocr)
