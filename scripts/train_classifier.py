@@ -20,14 +20,33 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "labelled_segments.jsonl"
 
 
+def _reanchor(row: dict, segs: list):
+    """The segment a labelled text now lies in, when segmentation has merged or split it since labelling.
+
+    It must contain the text, or be contained in it, covering at least 60% of the longer of the two.
+    """
+    text = row["text"]
+    best, best_ratio = None, 0.6
+    for s in segs:
+        if text in s.text or s.text in text:
+            ratio = min(len(text), len(s.text)) / max(len(text), len(s.text))
+            if ratio >= best_ratio:
+                best, best_ratio = s, ratio
+    return best
+
+
 def main() -> int:
     rows = [json.loads(l) for l in DATA.read_text(encoding="utf-8").splitlines() if l.strip()]
     docs, _ = extract_many(discover([ROOT / "corpus"]))
     names = {d.doc_id: Path(d.path).name for d in docs}
-    by_text = {(names[s.doc_id], s.text): s for s in segment_many(docs)}
+    all_segs = segment_many(docs)
+    by_text = {(names[s.doc_id], s.text): s for s in all_segs}
+    by_doc: dict[str, list] = {}
+    for s in all_segs:
+        by_doc.setdefault(names[s.doc_id], []).append(s)
     segs, labels, missing = [], [], []
     for r in rows:
-        s = by_text.get((r["doc"], r["text"]))
+        s = by_text.get((r["doc"], r["text"])) or _reanchor(r, by_doc.get(r["doc"], []))
         if s is None:
             missing.append(r["text"][:60])
             continue

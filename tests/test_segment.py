@@ -105,3 +105,47 @@ def test_offsets_invariant_on_arbitrary_text(paras):
     doc = b.build("prop", "prop.txt", "test")
     for s in segment_document(doc):
         assert doc.text[s.start:s.end] == s.text and s.text.strip() == s.text
+
+
+def test_conventions_keep_only_marked_recommendations_in_a_report():
+    from reviewnlp.segment import apply_conventions
+
+    b = DocumentBuilder()
+    paras = ["Recommendation 1: The Government should publish a strategy.",
+             "Recommendation 2: The Government should fund local services.",
+             "Recommendation 3: The Cabinet Office should lead on resilience.",
+             "The Inquiry heard evidence that departments should have planned better.",
+             "The Inquiry said the regulator should act faster."]
+    for p in paras:
+        b.add(p, page=1)
+    doc = b.build("r", "report.pdf", "test")
+    segs = apply_conventions(doc, segment_document(doc))
+    recs = [s.label for s in segs if s.kind == "recommendation"]
+    assert recs == ["Recommendation 1", "Recommendation 2", "Recommendation 3"]
+    assert [s.kind for s in segs if "regulator should act" in s.text] == ["commentary"]
+
+
+def test_grenfell_style_quote_and_answer_in_one_paragraph():
+    b = DocumentBuilder()
+    b.add("Recommendation 1: That the government draw together under a single regulator all the functions to which "
+          "we have referred. (113.6) The government accepts this recommendation in principle.", page=1)
+    doc = b.build("g", "response.pdf", "test")
+    segs = segment_document(doc)
+    assert [(s.kind, s.label) for s in segs][0] == ("recommendation", "Recommendation 1")
+    assert segs[0].text.endswith("(113.6)")
+    assert (segs[-1].kind, segs[-1].stance) == ("commitment", "partial")
+
+
+def test_compound_and_outline_labels():
+    from reviewnlp.segment import canonical_label
+
+    assert split_marker("4a) i. A statutory duty of candour should be introduced.")[0] == "4a i"
+    assert canonical_label("4(a)(ii)") == "4a ii"
+    b = DocumentBuilder()
+    for p in ["4. Preventing future harm to patients", "(a) Duty of candour",
+              "(i) A statutory duty of candour in healthcare should be introduced.",
+              "(ii) That a framework be established for recording outcomes."]:
+        b.add(p, page=1)
+    doc = b.build("o", "report.pdf", "test")
+    recs = [(s.label, s.kind) for s in segment_document(doc) if s.kind == "recommendation"]
+    assert recs == [("4a i", "recommendation"), ("4a ii", "recommendation")]
