@@ -87,14 +87,15 @@ def segment_dates(doc: Document, segs: Sequence[Segment]) -> dict[str, str | Non
 def _label_key(label: str | None) -> str | None:
     """The recommendation number a label names, comparable across documents.
 
-    "Recommendation 4a i" and an outline label "4a i" give "4a i"; a bare
-    paragraph number ("16") is not a recommendation number and gives None.
+    "Recommendation 4a i" and an outline label "4a i" give "4a i", and a
+    chapter paragraph number ("8.3") gives itself; a bare paragraph number
+    ("16") is too common to match on and gives None.
     """
     if not label:
         return None
     if label.startswith("Recommendation "):
         return label[len("Recommendation "):]
-    return label if re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", label) else None
+    return label if re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?|\d{1,2}\.\d{1,2}", label) else None
 
 
 @dataclass

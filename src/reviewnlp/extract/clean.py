@@ -10,7 +10,8 @@ import re
 from collections import Counter
 from datetime import date
 
-BULLET_RE = re.compile(r"^\s*(?:[•●▪■◦‣∙·\-–—*]|\(?\d{1,3}[a-z]?[.)]|\(?[a-z][.)]|\(?[ivxl]{1,5}\))\s+")
+# List markers and numbered paragraphs ("8.6. We recommend ...") start a paragraph of their own.
+BULLET_RE = re.compile(r"^\s*(?:[•●▪■◦‣∙·\-–—*]|\(?\d{1,3}(?:\.\d{1,3})*[a-z]?[.)]|\(?[a-z][.)]|\(?[ivxl]{1,5}\))\s+")
 RECO_HEAD_RE = re.compile(r"^\s*(?:recommendation|response|conclusion)s?\b", re.I)
 TERMINAL_RE = re.compile(r"[.!?:;\"”’)\]]\s*$")
 PAGE_NUMBER_RE = re.compile(r"^\s*(?:page\s+)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
