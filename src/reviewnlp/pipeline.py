@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__
-from .align import align
+from .align import METHOD as ALIGN_METHOD, align
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .errors import ReviewNLPError
 from .export import write_alignments
@@ -148,7 +148,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         "versions": versions(),
         "models": {"embedding": embedder.model_id, "sentences": load_sentencizer()[1],
                    "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
-                   "alignment": "dense+lexical-v1"},
+                   "alignment": ALIGN_METHOD},
         "counts": {"documents": len(docs), "failed": len(failed), "pages": sum(len(d.pages) for d in docs),
                    "segments": len(segs), "kinds": dict(sorted(kinds.items())),
                    "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},

@@ -66,9 +66,6 @@ class DocumentBuilder:
 
     def add_page(self, number: int, ocr: bool = False) -> None:
         """Start page ``number`` at the current offset (a page with no text keeps an empty span)."""
-        if self.page_starts and self.page_starts[-1][0] == self.length and self.page_starts[-1][1] != number:
-            # The previous page added no text: keep it, empty, so every page stays in the map.
-            pass
         if self.last_page != number:
             self.page_starts.append((self.length, number, ocr))
             self.last_page = number
