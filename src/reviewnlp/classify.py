@@ -34,12 +34,15 @@ EXPLICIT_REC_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|r
                              r"recommends?\b", re.I)
 
 
+OUTLINE_LABEL_RE = re.compile(r"\d{1,3}[a-z](?: [ivx]{1,4})?")  # "4a i", "12c": a printed recommendation's number
+
+
 def _cue_kind(cue: str | None) -> str:
     if not cue:
         return "none"
     if re.match(r"(?i)recommend|call|urge", cue):
         return "recommend"
-    if cue in ("list", "imperative", "funding ask"):
+    if cue in ("list", "imperative", "funding ask", "label"):
         return cue.replace(" ", "_")
     if re.match(r"(?i)should|must|ought|need", cue):
         return "modal"
@@ -117,14 +120,15 @@ def _round(rep: dict) -> dict:
 def combine(seg: Segment, predicted: str) -> str:
     """The final kind: the rules' where their evidence is explicit, else the model's.
 
-    Explicit: a labelled recommendation block; a recommending verb, a costed ask
+    Explicit: a labelled recommendation block or outline item ("4a i"); a recommending verb, a costed ask
     or an item of a list a review introduced ("Its recommendations included:",
     "The report set five missions:"), whose context the model cannot see; and a
     government statement with a stance cue.
     """
     if seg.kind == "recommendation" and (
-            (seg.label or "").startswith("Recommendation") or EXPLICIT_REC_RE.search(seg.text)
-            or _cue_kind(seg.cue) in ("recommend", "funding_ask", "imperative", "list")):
+            (seg.label or "").startswith("Recommendation") or OUTLINE_LABEL_RE.fullmatch(seg.label or "")
+            or EXPLICIT_REC_RE.search(seg.text)
+            or _cue_kind(seg.cue) in ("recommend", "funding_ask", "imperative", "list", "label")):
         return "recommendation"
     if seg.kind in ("commitment", "response") and seg.stance and seg.body == "Government":
         return seg.kind
