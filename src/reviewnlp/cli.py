@@ -135,27 +135,39 @@ def export(out_dir: Path) -> None:
 @click.argument("query")
 @OUT_OPTION
 @click.option("-k", "--top", default=10, show_default=True, help="Number of results.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical", "phrase"]), default="hybrid",
+              show_default=True, help="Ranking: dense + BM25 fused (hybrid), one of them, or exact phrase.")
+@click.option("--doc", "documents", multiple=True, help="Only documents whose file name or title contains this.")
+@click.option("--kind", "kinds", multiple=True,
+              type=click.Choice(["recommendation", "commitment", "response", "commentary", "other"]))
+@click.option("--body", "bodies", multiple=True, help="Only segments whose body contains this.")
+@click.option("--stance", "stances", multiple=True, type=click.Choice(["accepted", "partial", "deferred", "rejected"]))
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["accepted", "partial", "deferred", "rejected", "gap"]),
+              help="Alignment status of the recommendation, or of the recommendation a passage answers.")
+@click.option("--from", "date_from", help="Documents dated on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", help="Documents dated on or before (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @_domain_errors
-def search(query: str, out_dir: Path, top: int, as_json: bool) -> None:
-    """Search the segments of a finished run by meaning."""
-    from .embed import MODEL_ID, default_embedder
-    from .index import load_index
-    from .pipeline import INDEX, load_documents, load_segments
+def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bodies, stances, statuses,
+           date_from, date_to, as_json: bool) -> None:
+    """Search the segments of a finished run by meaning (hybrid dense + BM25 by default)."""
+    from .search import Searcher
 
-    idx = load_index(out_dir / INDEX, expect_model=MODEL_ID)
-    segs = {s.seg_id: s for s in load_segments(out_dir)}
-    titles = {d.doc_id: d.title for d in load_documents(out_dir)}
-    hits = idx.search(default_embedder().encode([query]), k=top)[0]
-    for seg_id, score in hits:
-        s = segs[seg_id]
+    hits = Searcher(out_dir).search(query, k=top, mode=mode, documents=documents, kinds=kinds, bodies=bodies,
+                                    stances=stances, statuses=statuses, date_from=date_from, date_to=date_to)
+    for h in hits:
         if as_json:
-            click.echo(json.dumps({"score": round(score, 4), "seg_id": seg_id, "document": titles.get(s.doc_id),
-                                   "page": s.page, "section": s.section, "kind": s.kind, "text": s.text},
-                                  ensure_ascii=False))
-        else:
-            page = f"p{s.page}" if s.page else "-"
-            click.echo(f"{score:.3f}  [{s.kind}] {titles.get(s.doc_id, s.doc_id)[:50]} {page}\n       {s.text}")
+            click.echo(json.dumps(h.to_dict(), ensure_ascii=False))
+            continue
+        page = f"p{h.page}" if h.page else "-"
+        tag = "/".join(x for x in (h.kind, h.stance, h.status) if x)
+        a, b = h.highlight
+        context = h.context[max(0, a - 200):a] + click.style(h.context[a:b], bold=True) + h.context[b:b + 200]
+        click.echo(f"{h.score:.4f}  [{tag}] {h.title[:60]} {page}" + (f" | {h.section[:50]}" if h.section else ""))
+        click.echo(f"        {context}")
+    if not hits:
+        click.echo("no results", err=True)
 
 
 @main.command()
