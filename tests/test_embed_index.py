@@ -47,3 +47,48 @@ def test_index_and_vectors_refuse_other_model(tmp_path, fake_embedder):
         load_vectors(tmp_path / "vectors.npy", expect_model=MODEL_ID)
     ids, back, model = load_vectors(tmp_path / "vectors.npy", expect_model=fake_embedder.model_id)
     assert ids == list("abcde") and np.array_equal(back, vecs)
+
+
+def test_embedding_cache_embeds_only_new_text(tmp_path, fake_embedder):
+    from reviewnlp.embed import encode_cached
+
+    calls = []
+
+    class Counting:
+        model_id, dim = fake_embedder.model_id, fake_embedder.dim
+
+        def encode(self, texts):
+            calls.append(list(texts))
+            return fake_embedder.encode(texts)
+
+    cache = tmp_path / "cache" / "embeddings.npy"
+    v1, new1 = encode_cached(Counting(), TEXTS[:3], cache)
+    v2, new2 = encode_cached(Counting(), TEXTS, cache)
+    assert (new1, new2) == (3, 2) and calls[1] == sorted(TEXTS[3:], key=lambda t: __import__("reviewnlp.embed").embed.text_key(t))
+    assert np.array_equal(v2[:3], v1)
+
+    class Other(Counting):
+        model_id = "another/model"
+
+    _, new3 = encode_cached(Other(), TEXTS, cache)
+    assert new3 == 5  # a cache from another model is not reused
+
+
+def test_ivf_index_recall_against_flat(tmp_path):
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(50, 64))
+    data = centres[rng.integers(0, 50, 20000)] + 0.3 * rng.normal(size=(20000, 64))
+    data = (data / np.linalg.norm(data, axis=1, keepdims=True)).astype(np.float32)
+    ids = [f"s{i}" for i in range(len(data))]
+    flat = VectorIndex.build(ids, data, "m", kind="flat")
+    ivf = VectorIndex.build(ids, data, "m", kind="ivf")
+    assert type(ivf.index).__name__ == "IndexIVFFlat"
+    queries = data[:50] + 0.05 * rng.normal(size=(50, 64)).astype(np.float32)
+    exact = flat.search(queries, k=10)
+    approx = ivf.search(queries, k=10)
+    recall = np.mean([len({a for a, _ in x} & {b for b, _ in y}) / 10 for x, y in zip(exact, approx)])
+    assert recall >= 0.9
+    ivf.save(tmp_path / "ivf.faiss")
+    back = load_index(tmp_path / "ivf.faiss", expect_model="m")
+    assert back.index.nprobe == ivf.index.nprobe and back.search(queries[:1], k=10) == approx[:1]
+    assert VectorIndex.build(ids[:10], data[:10], "m").index.__class__.__name__ == "IndexFlatIP"

@@ -153,7 +153,7 @@ def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], ca
     documents: a long response full of generic government language is close to
     everything, and only what rises above that says j answers d.  Partners are
     within ``margin`` of d's best centred affinity and at least ``lift`` above
-    zero.  d's own statements count unless a partner is a response to d
+    zero.  Fewer than four documents with recommendations are compared raw.  d's own statements count unless a partner is a response to d
     (dated later, or titled as a response): then they are background.
     """
     docs = docs or {}
@@ -166,7 +166,9 @@ def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], ca
         centred = {}
         for j in cand_docs:
             others = [raw[(e, j)] for e in rec_docs if e not in (d, j)]
-            centred[j] = raw[(d, j)] - (float(np.mean(others)) if others else 0.0)
+            # Centring needs a few other documents to say what "generic" looks like; with fewer, raw
+            # affinities compare fairly and centring one column but not another would not.
+            centred[j] = raw[(d, j)] - (float(np.mean(others)) if len(rec_docs) >= 4 else 0.0)
         if not centred:
             out[d] = []
             continue

@@ -83,8 +83,8 @@ def embed(out_dir: Path) -> None:
     from .embed import default_embedder
     from .pipeline import embed_stage, load_segments
 
-    vecs = embed_stage(load_segments(out_dir), out_dir, default_embedder())
-    click.echo(f"{len(vecs)} vectors -> {out_dir}/vectors.npy")
+    vecs, new = embed_stage(load_segments(out_dir), out_dir, default_embedder())
+    click.echo(f"{len(vecs)} vectors ({new} newly embedded) -> {out_dir}/vectors.npy")
 
 
 @main.command()
@@ -168,6 +168,25 @@ def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bod
         click.echo(f"        {context}")
     if not hits:
         click.echo("no results", err=True)
+
+
+@main.command()
+@OUT_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@_domain_errors
+def serve(out_dir: Path, host: str, port: int) -> None:
+    """Serve a local web page over a finished run: search, filters, and the alignment table."""
+    from .serve import make_server
+
+    server = make_server(out_dir, host, port)
+    click.echo(f"serving {out_dir}/ at http://{host}:{server.server_address[1]}/  (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 @main.command()

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import __version__
 from .align import METHOD as ALIGN_METHOD, align
-from .embed import Embedder, default_embedder, load_vectors, save_vectors
+from .embed import Embedder, default_embedder, encode_cached, load_vectors, save_vectors
 from .errors import ReviewNLPError
 from .export import write_alignments
 from .extract import discover, extract_many
@@ -30,6 +30,7 @@ INDEX = "index.faiss"
 ALIGNMENTS = "alignments.jsonl"
 ERRORS = "errors.jsonl"
 MANIFEST = "run.json"
+EMBED_CACHE = "cache/embeddings.npy"
 
 
 def extract_stage(inputs: Sequence[str | Path], out_dir: Path) -> tuple[list[Document], list[FailedFile]]:
@@ -52,11 +53,15 @@ def segment_stage(docs: Sequence[Document], out_dir: Path) -> list[Segment]:
     return segs
 
 
-def embed_stage(segs: Sequence[Segment], out_dir: Path, embedder: Embedder) -> np.ndarray:
-    """Embed every segment into ``vectors.npy`` (row order = segments order)."""
-    vecs = embedder.encode([s.text for s in segs])
+def embed_stage(segs: Sequence[Segment], out_dir: Path, embedder: Embedder) -> tuple[np.ndarray, int]:
+    """Embed every segment into ``vectors.npy`` (row order = segments order); return (vectors, newly embedded).
+
+    Vectors are cached by text hash in ``cache/embeddings.npy``, so a re-run or
+    a run with added documents embeds only text it has not seen.
+    """
+    vecs, new = encode_cached(embedder, [s.text for s in segs], out_dir / EMBED_CACHE)
     save_vectors(out_dir / VECTORS, [s.seg_id for s in segs], vecs, embedder.model_id)
-    return vecs
+    return vecs, new
 
 
 def index_stage(segs: Sequence[Segment], vecs: np.ndarray, out_dir: Path, model_id: str) -> VectorIndex:
@@ -129,7 +134,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
     t = lap("extract", t)
     segs = segment_stage(docs, out_dir)
     t = lap("segment", t)
-    vecs = embed_stage(segs, out_dir, embedder)
+    vecs, newly_embedded = embed_stage(segs, out_dir, embedder)
     t = lap("embed", t)
     index_stage(segs, vecs, out_dir, embedder.model_id)
     t = lap("index", t)
@@ -150,7 +155,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
                    "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
                    "alignment": ALIGN_METHOD},
         "counts": {"documents": len(docs), "failed": len(failed), "pages": sum(len(d.pages) for d in docs),
-                   "segments": len(segs), "kinds": dict(sorted(kinds.items())),
+                   "segments": len(segs), "newly_embedded": newly_embedded, "kinds": dict(sorted(kinds.items())),
                    "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},
         "documents": [{"doc_id": d.doc_id, "path": d.path, "title": d.title, "pages": len(d.pages),
                        "extractor": d.extractor} for d in docs],

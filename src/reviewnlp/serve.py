@@ -1,0 +1,140 @@
+"""A local web page over a finished run: search with filters, and the alignment table.
+
+Standard-library HTTP server (no extra dependency), one self-contained HTML
+page, and a small JSON API:
+
+- ``GET /api/search?q=...&k=10&mode=hybrid&kind=&stance=&status=&doc=`` -> hits
+- ``GET /api/alignments?status=&body=&q=`` -> alignment rows
+- ``GET /files/<doc_id>`` -> the source file, so ``#page=N`` links open the PDF at the page
+"""
+from __future__ import annotations
+
+import json
+import mimetypes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from .embed import Embedder
+from .export import alignment_rows
+from .records import Alignment, read_jsonl
+from .search import MODES, Searcher
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>reviewnlp</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:70rem;color:#222}
+nav button{margin-right:.5rem} .tab{display:none} .tab.on{display:block}
+form{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0} input[type=search]{flex:1;min-width:20rem;padding:.4rem}
+.hit{border-bottom:1px solid #ddd;padding:.6rem 0} .meta{color:#555;font-size:.85rem} mark{background:#fff3a3}
+table{border-collapse:collapse;width:100%;font-size:.85rem} td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top}
+.accepted{background:#e3f6e3}.partial{background:#fff6d6}.deferred{background:#e6eefc}.rejected{background:#fbe3e3}.gap{background:#eee}
+</style></head><body>
+<h1>reviewnlp</h1>
+<nav><button id="show-search">Search</button><button id="show-table">Alignment table</button></nav>
+<section id="search" class="tab on">
+<form id="sform">
+<input type="search" id="q" placeholder="e.g. financial support for kinship carers" aria-label="query">
+<select id="mode">__MODES__</select>
+<select id="kind" aria-label="kind"><option value="">any kind</option><option>recommendation</option>
+<option>commitment</option><option>response</option><option>commentary</option><option>other</option></select>
+<select id="stance" aria-label="stance"><option value="">any stance</option><option>accepted</option>
+<option>partial</option><option>deferred</option><option>rejected</option></select>
+<input id="doc" placeholder="document contains" aria-label="document">
+<button type="submit">Search</button></form>
+<div id="results"></div></section>
+<section id="table" class="tab">
+<form id="tform"><select id="tstatus" aria-label="status"><option value="">any status</option><option>accepted</option>
+<option>partial</option><option>deferred</option><option>rejected</option><option>gap</option></select>
+<input id="tbody" placeholder="body contains" aria-label="body"><input id="tq" placeholder="text contains" aria-label="text">
+<button type="submit">Filter</button></form>
+<div id="count"></div>
+<table><thead><tr><th>body</th><th>label</th><th>recommendation</th><th>page</th><th>status</th><th>response</th>
+<th>page</th><th>confidence</th></tr></thead><tbody id="rows"></tbody></table></section>
+<script>
+const $ = id => document.getElementById(id);
+const esc = s => (s ?? "").toString().replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+function show(tab){ for (const t of ["search","table"]) $(t).classList.toggle("on", t===tab); if(tab==="table") loadTable(); }
+$("show-search").onclick = () => show("search"); $("show-table").onclick = () => show("table");
+function link(doc, page, label){ return page ? `<a href="/files/${doc}#page=${page}" target="_blank">${label} p${page}</a>` : esc(label); }
+$("sform").onsubmit = async e => {
+  e.preventDefault();
+  const p = new URLSearchParams({q:$("q").value, mode:$("mode").value, kind:$("kind").value, stance:$("stance").value, doc:$("doc").value});
+  const hits = await (await fetch("/api/search?" + p)).json();
+  $("results").innerHTML = hits.length ? hits.map(h => {
+    const [a,b] = h.highlight, c = h.context;
+    const ctx = esc(c.slice(Math.max(0,a-240), a)) + "<mark>" + esc(c.slice(a,b)) + "</mark>" + esc(c.slice(b, b+240));
+    return `<div class="hit" data-kind="${h.kind}"><div class="meta">${h.score.toFixed(4)} · <b>${esc(h.kind)}</b>`
+      + `${h.stance ? " · " + h.stance : ""}${h.status ? " · status " + h.status : ""} · ${link(h.doc_id, h.page, h.title)}`
+      + `${h.section ? " · " + esc(h.section) : ""}</div><div>${ctx}</div></div>`; }).join("")
+    : "<p>No results.</p>";
+};
+async function loadTable(){
+  const p = new URLSearchParams({status:$("tstatus").value, body:$("tbody").value, q:$("tq").value});
+  const rows = await (await fetch("/api/alignments?" + p)).json();
+  $("count").textContent = rows.length + " recommendations";
+  $("rows").innerHTML = rows.map(r => `<tr class="${r.status}" data-status="${r.status}"><td>${esc(r.body)}</td><td>${esc(r.label)}</td>`
+    + `<td>${esc(r.recommendation_text)}</td><td>${esc(r.rec_document)} ${esc(r.rec_page)}</td><td>${r.status}</td>`
+    + `<td>${esc(r.response_text)}</td><td>${esc(r.response_document)} ${esc(r.response_page)}</td><td>${r.confidence}</td></tr>`).join("");
+}
+$("tform").onsubmit = e => { e.preventDefault(); loadTable(); };
+</script></body></html>
+""".replace("__MODES__", "".join(f"<option>{m}</option>" for m in MODES))
+
+
+def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
+                embedder: Embedder | None = None) -> ThreadingHTTPServer:
+    """A server for the run in ``out_dir`` (not started; call ``serve_forever``)."""
+    out_dir = Path(out_dir)
+    searcher = Searcher(out_dir, embedder)
+    alignments = list(read_jsonl(out_dir / "alignments.jsonl", Alignment))
+    rows = alignment_rows(alignments, list(searcher.docs.values()))
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, fmt: str, *args) -> None:  # keep test and terminal output quiet
+            pass
+
+        def _send(self, body: bytes, ctype: str, status: int = 200) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, obj, status: int = 200) -> None:
+            self._send(json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8", status)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            url = urlparse(self.path)
+            q = {k: v[0] for k, v in parse_qs(url.query).items()}
+            if url.path == "/":
+                self._send(PAGE.encode("utf-8"), "text/html; charset=utf-8")
+            elif url.path == "/api/search":
+                try:
+                    hits = searcher.search(q.get("q", ""), k=int(q.get("k", 10)), mode=q.get("mode", "hybrid"),
+                                           documents=[q["doc"]] if q.get("doc") else [],
+                                           kinds=[q["kind"]] if q.get("kind") else [],
+                                           stances=[q["stance"]] if q.get("stance") else [],
+                                           statuses=[q["status"]] if q.get("status") else [])
+                except ValueError as exc:
+                    self._json({"error": str(exc)}, 400)
+                    return
+                self._json([h.to_dict() for h in hits])
+            elif url.path == "/api/alignments":
+                out = [r for r in rows
+                       if (not q.get("status") or r["status"] == q["status"])
+                       and (not q.get("body") or q["body"].lower() in r["body"].lower())
+                       and (not q.get("q") or q["q"].lower() in (r["recommendation_text"] + " "
+                                                                  + r["response_text"]).lower())]
+                self._json(out)
+            elif url.path.startswith("/files/"):
+                doc = searcher.docs.get(url.path[len("/files/"):])
+                path = Path(doc.path) if doc else None
+                if path is None or not path.is_file():
+                    self._json({"error": "no such document"}, 404)
+                    return
+                self._send(path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+            else:
+                self._json({"error": "not found"}, 404)
+
+    return ThreadingHTTPServer((host, port), Handler)
