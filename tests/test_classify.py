@@ -8,7 +8,7 @@ from conftest import ROOT, SEED_BRIEFING, SHARED_EVAL
 from reviewnlp.classify import combine, features, load_model, reclassify
 from reviewnlp.extract import extract
 from reviewnlp.records import Segment
-from reviewnlp.segment import segment_document
+from reviewnlp.segment import apply_conventions, segment_document
 
 
 def _seg(text, kind="other", stance=None, cue=None, label=None, body=None):
@@ -49,10 +49,14 @@ def test_shipped_model_loads_and_card_shows_held_out_scores():
 def test_reclassified_briefing_keeps_gold_and_drops_known_non_recommendations():
     from reviewnlp.evaluate import covers
 
-    segs = reclassify(segment_document(extract(SEED_BRIEFING)))
+    doc = extract(SEED_BRIEFING)
+    segs = apply_conventions(doc, reclassify(segment_document(doc)))
     recs = [s for s in segs if s.kind == "recommendation"]
     gold = [json.loads(l) for l in (SHARED_EVAL / "dev_gold.jsonl").read_text().splitlines() if l.strip()]
     assert [g["id"] for g in gold if not any(covers(s.text, g["rec"], 0.8) for s in recs)] == []
+    wrong_body = [g["id"] for g in gold
+                  if min((s for s in recs if covers(s.text, g["rec"], 0.8)), key=lambda s: len(s.text)).body != g["body"]]
+    assert wrong_body == []
     for not_rec in ("You should not rely upon it", "there will be nearly 100,000 children in care by 2032",
                     "greater investment will be needed", "From 1 May 2023, legal aid was extended",
                     "The Commons Library does not intend the information"):
