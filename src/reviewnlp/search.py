@@ -18,6 +18,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .embed import Embedder, default_embedder
+from .evaluate import fold
 from .index import load_index
 from .records import Alignment, Document, Segment, read_jsonl
 
@@ -138,8 +139,8 @@ class Searcher:
             stances = intent_stances(query)  # the question names the answer it wants
         allowed = self._filter(documents, kinds, bodies, stances, statuses, date_from, date_to)
         if mode == "phrase":
-            needle = _fold(query)
-            ranked = [(i, 1.0, None, None) for i in np.flatnonzero(allowed) if needle in _fold(self.segs[i].text)]
+            needle = fold(query)
+            ranked = [(i, 1.0, None, None) for i in np.flatnonzero(allowed) if needle in fold(self.segs[i].text)]
             return [self._hit(i, sc, de, le) for i, sc, de, le in ranked[:k]]
         dense = self._dense(query, allowed) if mode in ("hybrid", "dense") else {}
         lexical = self._lexical(query, allowed) if mode in ("hybrid", "lexical") else {}
@@ -207,7 +208,3 @@ def _statuses(path: Path) -> dict[str, str]:
             out.setdefault(al.response_id, al.status)
     return out
 
-
-def _fold(text: str) -> str:
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    return re.sub(r"\s+", " ", text).strip().lower()
