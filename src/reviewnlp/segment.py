@@ -48,6 +48,7 @@ BLOCK_LABEL_PARA_RE = re.compile(r"^(?P<label>recommendations?|conclusions?(?: a
 SUBJUNCTIVE_RE = re.compile(r"(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<!\bto )(?<!\bnot )(?<!\bshould )"
                             r"(?<!\bmust )(?<!\bcould )\bbe\s+(?:\w+ed|given|taken|made|set|kept|put|held|built|brought"
                             r"|sought|maintained|established)\b")
+TERMINAL_PUNCT_RE = re.compile(r"[.;:!?]\s*$")
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
 
@@ -293,6 +294,7 @@ def segment_document(doc: Document) -> list[Segment]:
     known = [" ".join(w for w in n.split() if w not in STOP_ORG_WORDS) if n.split()[0] in STOP_ORG_WORDS else n
              for n in known]
     ctx = _Context(body=find_body(doc.title))
+    reco_spans = recommendation_sections(doc)
     segs: list[Segment] = []
     for (a, b, label, off), spans in zip(items, sent_spans):
         para = doc.text[a:b]
@@ -303,6 +305,9 @@ def segment_document(doc: Document) -> list[Segment]:
                 # "Recommendation 9: Regular use of red teams" set as a heading titles the paragraph below.
                 ctx.pending_label, ctx.block, ctx.block_para = label, "recommendation", True
                 continue
+            if label and re.fullmatch(r"\d{1,3}", label) and any(x <= a < y for x, y in reco_spans):
+                # "1. Compensation" in a recommendations list numbers the paragraph below it.
+                ctx.pending_label = label
         if label and off >= len(para.rstrip()):
             ctx.pending_label = label  # "Recommendation 4a) i)" on its own line names what follows
             if label.startswith("Recommendation"):
@@ -326,7 +331,9 @@ def segment_document(doc: Document) -> list[Segment]:
             continue
         # A distinctive outline label ("4a i", "12c") on a paragraph with a modal is a printed recommendation.
         outline_reco = bool(label and re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", label)
-                            and (modal(para) or SUBJUNCTIVE_RE.search(para)))
+                            and (modal(para) or SUBJUNCTIVE_RE.search(para)
+                                 or (any(x <= a < y for x, y in reco_spans)  # an item, not a sub-title
+                                     and (len(para.split()) >= 6 or TERMINAL_PUNCT_RE.search(para)))))
         in_reco_block = bool(label and label.startswith("Recommendation")) or outline_reco or (
             ctx.block == "recommendation" and ctx.block_para)
         ctx.block_para = False
@@ -463,6 +470,13 @@ EXPLICIT_CUE_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|r
                              r"further\s+|strongly\s+)?recommends?\b", re.I)
 
 
+def recommendation_sections(doc: Document) -> list[tuple[int, int]]:
+    """Spans of the innermost sections titled as recommendations ("1.5 Recommendations" holds the
+    discussion, "The Recommendations" inside it the list itself)."""
+    titled = [(x.start, x.end) for x in doc.sections if RECO_SECTION_RE.match(x.title)]
+    return [(a, b) for a, b in titled if not any((a, b) != (c, d) and a <= c and d <= b for c, d in titled)]
+
+
 def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     """Where a document marks its recommendations, keep only the marked ones.
 
@@ -478,9 +492,7 @@ def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     numbered = {s.label for s in recs if (s.label or "").startswith("Recommendation ")}
     boxed = sum(1 for s in recs if s.label == "Recommendation")
     explicit = sum(1 for s in recs if EXPLICIT_CUE_RE.search(s.text))
-    titled = [(x.start, x.end) for x in doc.sections if RECO_SECTION_RE.match(x.title)]
-    # Nested: "1.5 Recommendations" holds the discussion, "The Recommendations" inside it the list itself.
-    reco_spans = [(a, b) for a, b in titled if not any((a, b) != (c, d) and a <= c and d <= b for c, d in titled)]
+    reco_spans = recommendation_sections(doc)
     in_section = sum(1 for s in recs if any(a <= s.start < b for a, b in reco_spans))
     # A briefing may have one small "Recommendations" subsection among prose reports of others:
     # section titles decide only when they hold a good share of the document's recommendations.

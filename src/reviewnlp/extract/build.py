@@ -51,6 +51,27 @@ def cited_pages(note: str) -> tuple[str | None, str | None]:
     return source, f"{kind}{m.group(2)}"
 
 
+NUMBERED_TITLE_RE = re.compile(r"\d{1,3}[.)]\s")
+
+
+def _nest_numbered(headings: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Numbered headings ("1. Compensation") that follow an unnumbered one of the same level
+    ("The Recommendations") are its children: set them one level deeper."""
+    out: list[tuple[str, int, int]] = []
+    parent: tuple[str, int] | None = None
+    for title, level, start in headings:
+        numbered = bool(NUMBERED_TITLE_RE.match(title))
+        if parent and numbered and level == parent[1]:
+            out.append((title, level + 1, start))
+            continue
+        if not numbered:
+            parent = (title, level)
+        elif parent and level < parent[1]:
+            parent = None
+        out.append((title, level, start))
+    return out
+
+
 @dataclass
 class DocumentBuilder:
     """Accumulates paragraphs, headings and footnotes; ``build()`` returns a Document."""
@@ -127,9 +148,10 @@ class DocumentBuilder:
             end = self.page_starts[i + 1][0] if i + 1 < len(self.page_starts) else len(text)
             pages.append(Page(number=number, start=start, end=end, ocr=ocr))
         sections = []
-        for i, (head, level, start) in enumerate(self.headings):
+        headings = _nest_numbered(self.headings)
+        for i, (head, level, start) in enumerate(headings):
             end = len(text)
-            for h2, l2, s2 in self.headings[i + 1:]:
+            for h2, l2, s2 in headings[i + 1:]:
                 if l2 <= level:
                     end = s2
                     break

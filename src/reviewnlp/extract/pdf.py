@@ -146,7 +146,8 @@ def _heading_level(text: str, height: float, body: float, bold: bool = False, sh
     """Heading level of a line: by type size, by bold, or by section numbering ("3.2 Title"); else None."""
     words = text.split()
     numbered = re.match(r"^\d{1,2}(?:\.\d{1,2})+\.?\s+[A-Z]", text)
-    if not words or len(words) > 14 or not text[:1].isalnum() or TOC_ENTRY_RE.search(text):
+    # A heading starts with a capital or a number; a lower-case line is a wrapped sentence's end.
+    if not words or len(words) > 14 or not (text[:1].isupper() or text[:1].isdigit()) or TOC_ENTRY_RE.search(text):
         return None
     if TERMINAL_RE.search(text) and not (numbered and text.rstrip().endswith("?")):
         return None
@@ -219,7 +220,7 @@ def extract_pdf(path: Path, doc_id: str, use_ocr: bool = True) -> Document:
                 if label.group("num"):
                     chunk.append(label.group("num").strip())  # the paragraph number leads the text below
             elif level:
-                if heading and heading[1] == level and not chunk:
+                if heading and heading[1] == level and not chunk and not re.match(r"\d{1,3}[.)]\s", text):
                     heading[0] = f"{heading[0]} {text}"  # a heading set over two lines
                 else:
                     flush()
