@@ -49,10 +49,13 @@ def _labels(out, name):
     ("covid_inquiry_module1_report.pdf", {str(n) for n in range(1, 11)}),
     ("covid_inquiry_module1_govt_response.pdf", {str(n) for n in range(1, 11)}),
     ("grenfell_phase2_govt_response.pdf", {str(n) for n in range(1, 59)}),
+    ("hol_behaviour_change_report.pdf", {f"8.{n}" for n in (5, 6, 7, 9, 10, 11, 12, 13, 16, 18, 19, 20, 22, 24, 26, 27,
+                                                            28, 33)}),
 ])
 def test_numbered_recommendations_found_with_labels(corpus_run, name, expected):
     """Counts verified by reading: the Covid report prints Recommendations 1-10 (Appendix 4 lists them),
-    its response answers the same 10, and the Grenfell response quotes Recommendations 1-58."""
+    its response answers the same 10, the Grenfell response quotes Recommendations 1-58, and the
+    Behaviour Change report's summary (chapter 8) recommends or urges in 18 numbered paragraphs."""
     assert expected <= _labels(corpus_run, name)
 
 

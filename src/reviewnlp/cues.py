@@ -35,6 +35,7 @@ RECOMMEND_RE = re.compile(r"\b(?:recommend(?:s|ed|ing|ation|ations)?|call(?:s|ed
 # ("as recommended by", "its recommended changes", "based on the recommendations of").
 RECOMMENDING_RE = re.compile(
     r"(?<!\bits )(?<!\btheir )(?<!\bour )(?<!\bas )\brecommend(?:s|ed)?\b(?!\s+by\b)|\bcall(?:s|ed)? for\b|\burge[sd]?\b"
+    r"|\b(?:we|committee|inquiry)\s+invites?\s+the\b"
     r"|\brecommendations?\s+(?:was|were|is|are)\s+(?:for|to|that)\b", re.I)
 # A lead-in announcing that the list below holds recommendations.
 RECO_LEADIN_RE = re.compile(

@@ -198,8 +198,10 @@ def classify(sentence: str, ctx_voice: str | None, ctx_recommend: bool = False,
         return kind, st.label, st.cue, voice
     if SECOND_PERSON_RE.search(sentence):
         return "other", None, None, voice  # disclaimers and instructions to the reader
-    if sentence.rstrip().endswith(":") and len(sentence.split()) < 40:
-        return "commentary", None, None, voice  # a lead-in: its list items carry the content
+    if sentence.rstrip().endswith(":") and len(sentence.split()) < 40 and not re.search(
+            r"\brecommends?\s+(?:further\s+)?that\b", sentence, re.I):
+        # A lead-in: its list items carry the content.  "We recommend that the Government:" is itself the ask.
+        return "commentary", None, None, voice
     m = modal(sentence)
     rec = recommends(sentence)
     if voice == "review" or in_reco_block:
@@ -445,8 +447,9 @@ def _shape_recommendations(doc: Document, segs: list[Segment], label: str | None
     for s in segs:
         parts = split_asks(s.text) if s.kind == "recommendation" else [(0, len(s.text))]
         for a, b in parts:
+            # A numbered paragraph's number labels every recommendation in it, not just its first sentence.
             out.append(replace(s, start=s.start + a, end=s.start + b, text=s.text[a:b],
-                               label=s.label if a == 0 else (label or s.label)))
+                               label=label or s.label if s.kind == "recommendation" else s.label))
     return out
 
 
@@ -467,7 +470,7 @@ def split_asks(text: str) -> list[tuple[int, int]]:
 RECO_SECTION_RE = re.compile(r"(?i)^(?:[\d.]+\s+|appendix \w+:?\s+|annex \w+:?\s+)?(?:the\s+)?(?:summary of |list of )?"
                              r"(?:conclusions and )?recommendations\b")
 EXPLICIT_CUE_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|report|ombudsman))\s+(?:therefore\s+|also\s+|"
-                             r"further\s+|strongly\s+)?recommends?\b", re.I)
+                             r"further\s+|strongly\s+)?(?:recommends?|urges?|invites? the)\b", re.I)
 
 
 def recommendation_sections(doc: Document) -> list[tuple[int, int]]:
