@@ -21,6 +21,7 @@ import numpy as np
 from .cues import money_amounts, stance_of
 from .extract.clean import DATE_RE, first_date
 from .records import Alignment, Document, Segment
+from .segment import OUTLINE_LABEL_RE
 
 METHOD = "dense+lexical-v1"
 CANDIDATE_KINDS = ("commitment", "response")
@@ -95,7 +96,7 @@ def _label_key(label: str | None) -> str | None:
         return None
     if label.startswith("Recommendation "):
         return label[len("Recommendation "):]
-    return label if re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?|\d{1,2}\.\d{1,2}", label) else None
+    return label if OUTLINE_LABEL_RE.fullmatch(label) or re.fullmatch(r"\d{1,2}\.\d{1,2}", label) else None
 
 
 @dataclass
@@ -153,8 +154,9 @@ def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], ca
     documents: a long response full of generic government language is close to
     everything, and only what rises above that says j answers d.  Partners are
     within ``margin`` of d's best centred affinity and at least ``lift`` above
-    zero.  Fewer than four documents with recommendations are compared raw.  d's own statements count unless a partner is a response to d
-    (dated later, or titled as a response): then they are background.
+    zero.  Fewer than four documents with recommendations are compared raw.
+    d's own statements count unless a partner is a response to d (dated
+    later, or titled as a response): then they are background.
     """
     docs = docs or {}
     rec_docs = [d for d in doc_ids if rec_rows.get(d)]

