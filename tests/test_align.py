@@ -136,3 +136,49 @@ def test_two_document_run_pairs_a_briefing_with_itself():
     cand_rows = {"brief": [1], "report": [3]}
     partners = document_partners(["brief", "report"], rec_rows, cand_rows, V)
     assert partners["brief"] == ["brief"]
+
+
+NUMBERED_REPORT = [
+    ("Inquiry report", 1),
+    ("The inquiry reported on 1 March 2024.", None),
+    ("Recommendation 1: The Cabinet Office should publish a single resilience strategy every three years.", None),
+    ("Recommendation 2: Local resilience forums should run a pandemic exercise each year with the NHS.", None),
+]
+NUMBERED_RESPONSE = [
+    ("Government response to the inquiry report", 1),
+    ("The government published this response on 1 September 2024.", None),
+    ("Recommendation 1: A resilience strategy, published every three years.", None),
+    ("The government accepts this recommendation and will publish the strategy in 2025.", None),
+    ("Recommendation 2: Annual exercises for forums.", None),
+    ("The government does not accept this recommendation because exercises are planned nationally.", None),
+]
+
+
+def test_numbered_reprints_fold_by_number_and_their_answers_are_explicit(fake_embedder):
+    docs = [_doc(NUMBERED_REPORT, "inq"), _doc(NUMBERED_RESPONSE, "resp")]
+    segs = [s for d in docs for s in segment_document(d)]
+    vecs = fake_embedder.encode([s.text for s in segs])
+    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    # The paraphrased reprints are not rows of their own: two recommendations, two rows.
+    assert [a.rec_doc_id for a in rows] == ["inq", "inq"]
+    first, second = rows
+    assert first.match == "explicit" and first.status == "accepted"
+    assert first.response_text.startswith("The government accepts this recommendation")
+    assert second.status == "rejected" and second.response_doc_id == "resp"
+
+
+def test_one_passage_can_answer_several_recommendations(fake_embedder):
+    report = REPORT[:2] + [
+        ("• The Government should fund regional fostering recruitment hubs for foster carers.", None),
+        ("• The Government should fund a national fostering recruitment campaign for foster carers.", None),
+    ]
+    response = RESPONSE[:3] + [
+        ("• Provide £27 million for regional fostering recruitment hubs and a national recruitment campaign for "
+         "foster carers.", None)]
+    docs = [_doc(report, "report"), _doc(response, "response")]
+    segs = [s for d in docs for s in segment_document(d)]
+    vecs = fake_embedder.encode([s.text for s in segs])
+    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    answered = [a for a in rows if a.response_text and "£27 million" in a.response_text]
+    assert len(answered) == 2
+    assert all(a.responses and a.responses[0]["seg_id"] == a.response_id for a in answered)

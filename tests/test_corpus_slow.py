@@ -27,12 +27,13 @@ def test_whole_corpus_runs_without_failures(corpus_run):
 
 
 @pytest.mark.skipif(not (SHARED_EVAL / "score.py").exists(), reason="shared eval kit not present")
-def test_dev_gold_meets_the_foundation_bar(corpus_run):
+def test_dev_gold_holds_the_measured_accuracy(corpus_run):
     res = subprocess.run([sys.executable, str(SHARED_EVAL / "score.py"), str(corpus_run / "alignments.jsonl"),
                           str(SHARED_EVAL / "dev_gold.jsonl"), "--json"], capture_output=True, text=True, check=True)
     metrics = json.loads(res.stdout)
     print(metrics)
-    assert metrics["recall"] >= 0.70 and metrics["status_accuracy"] >= 0.50
+    # Regression guard a little under the figures in the README (100% / 59% / 61%).
+    assert metrics["recall"] >= 0.95 and metrics["status_accuracy"] >= 0.55 and metrics["response_accuracy"] >= 0.55
 
 
 def _labels(out, name):

@@ -18,21 +18,23 @@ from typing import Sequence
 
 import numpy as np
 
-from .cues import money_amounts, stance_of
+from .cues import GOV_VOICE_RE, money_amounts, stance_of
 from .extract.clean import DATE_RE, first_date
 from .records import Alignment, Document, Segment
+from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .segment import OUTLINE_LABEL_RE
 
-METHOD = "dense+lexical-v1"
-CANDIDATE_KINDS = ("commitment", "response")
-# Weight of the dense score in the mix and the score below which a recommendation is a gap.
-# Both were set on the dev gold (seed 001); see README "Accuracy" for the figures.
-DENSE_WEIGHT = 0.75
-GAP_THRESHOLD = 0.42
-LABEL_BONUS = 0.25
-# A statement printed under the reprint of the recommendation answers it, whatever its wording.
-ANCHOR_BONUS = 0.5
+METHOD = "explicit+rerank-v2"
+# Government statements: what document pairing compares recommendations with.
+GOV_KINDS = ("commitment", "response")
+MIN_CANDIDATE_WORDS = 5
 TOP_K = 5
+MAX_RESPONSES = 5
+# Passages, best first, whose stances qualify the status of a retrieved answer.
+STATUS_PASSAGES = 3
+BULLET_START_RE = re.compile(r"\s*(?:[-•*▪◦●]|\(?[a-z0-9]{1,3}[.)])\s")
+GOV_LEADIN_RE = re.compile(r"(?i)\b(?:government|department|minister|strategy)(?:'s|’s)?\b.*\b(?:proposals?|plans?|"
+                           r"commitments?|actions?|reforms?|measures|will|would|include|includes|including)\b")
 # Document pairing (see document_partners) and near-verbatim reprint detection.
 PARTNER_MARGIN = 0.05
 PARTNER_LIFT = 0.05
@@ -99,15 +101,6 @@ def _label_key(label: str | None) -> str | None:
     return label if OUTLINE_LABEL_RE.fullmatch(label) or re.fullmatch(r"\d{1,2}\.\d{1,2}", label) else None
 
 
-@dataclass
-class _Pool:
-    segs: list[Segment]
-    words: list[list[str]]
-    rows: np.ndarray          # rows of the vector matrix
-    dates: list[str | None]
-    labels: list[str | None]  # the recommendation number each candidate answers, when known
-
-
 def _answer_labels(segs: Sequence[Segment]) -> dict[str, str | None]:
     """Map each segment to the last recommendation number seen before it in its document.
 
@@ -123,12 +116,14 @@ def _answer_labels(segs: Sequence[Segment]) -> dict[str, str | None]:
     return out
 
 
-def status_for(rec: Segment, resp: Segment, context: Sequence[Segment]) -> tuple[str, str | None]:
+def status_for(rec: Segment, resp: Segment, context: Sequence[Segment],
+               also: Sequence[Segment] = ()) -> tuple[str, str | None]:
     """Decide the status of ``rec`` answered by ``resp``; return (status, cue phrase).
 
     The passage's own stance wins; without one, the nearest stance in the same
-    paragraph context is used; money committed far below money recommended
-    makes an acceptance ``partial``.
+    paragraph context is used.  Other passages that also answer it (``also``)
+    qualify an acceptance: one that pilots or tests it makes the whole
+    ``partial``, as does money committed far below money asked.
     """
     stance = stance_of(resp.text)
     if stance is None:
@@ -141,6 +136,10 @@ def status_for(rec: Segment, resp: Segment, context: Sequence[Segment]) -> tuple
         asked, given = money_amounts(rec.text), money_amounts(resp.text)
         if asked and given and max(given) < 0.5 * max(asked):
             return "partial", f"£{max(given):,.0f} against £{max(asked):,.0f}"
+        for other in also:
+            st = stance_of(other.text)
+            if st and st.label == "partial":
+                return "partial", st.cue
     return label, cue
 
 
@@ -182,6 +181,7 @@ def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], ca
 
 
 RESPONSE_TITLE_RE = re.compile(r"\b(?:response|reply|responds|decision)\b", re.I)
+RESPONSE_ONLY_RE = re.compile(r"\b(?:response|reply)\b", re.I)
 
 
 def _responds_to(j: Document | None, d: Document | None) -> bool:
@@ -241,60 +241,207 @@ def _earlier(d: str, j: str, dates: dict[str, str | None], by_doc: dict[str, lis
     return (len(by_doc.get(d, [])), d) > (len(by_doc.get(j, [])), j)
 
 
-def _answer_blocks(segments: Sequence[Segment], quotes: dict[str, str]) -> dict[str, set[str]]:
-    """Map an original recommendation to the statements printed after its quote (until the next one)."""
+def _titled_response(doc: Document | None) -> bool:
+    return doc is not None and bool(RESPONSE_ONLY_RE.search(f"{doc.title} {Path(doc.path).name}"))
+
+
+def label_quotes(recs: Sequence[Segment], quotes: dict[str, str], docs: dict[str, Document]) -> dict[str, str]:
+    """Fold a response document's numbered recommendations into the report's by number.
+
+    A response reprints "Recommendation 7" in its own words (abridged or
+    paraphrased), so cosine misses it; the number does not.  Only documents
+    that respond to the report (see ``_responds_to``) fold, and only numbers
+    that name exactly one original.
+    """
+    by_key: dict[tuple[str, str], list[Segment]] = {}
+    for r in recs:
+        key = _label_key(r.label)
+        if key and r.seg_id not in quotes:
+            by_key.setdefault((r.doc_id, key), []).append(r)
+    out: dict[str, str] = {}
+    for r in recs:
+        key = _label_key(r.label)
+        if not key or r.seg_id in quotes:
+            continue
+        originals = [o for (d, k), items in by_key.items() if k == key and d != r.doc_id
+                     and _responds_to(docs.get(r.doc_id), docs.get(d)) for o in items]
+        if len({o.doc_id for o in originals}) == 1 and len(originals) >= 1:
+            out[r.seg_id] = originals[0].seg_id
+    return out
+
+
+def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
+                     docs: dict[str, Document]) -> dict[str, set[str]]:
+    """Map each original recommendation to the passages that structure says answer it.
+
+    A passage printed after a reprint of the recommendation (until the next
+    recommendation) answers the original; in a document titled as a response,
+    a passage after a recommendation it states itself answers that one.
+    """
     blocks: dict[str, set[str]] = {}
     current: dict[str, str | None] = {}
     for s in segments:
         if s.kind == "recommendation":
-            current[s.doc_id] = quotes.get(s.seg_id)
-        elif s.kind in CANDIDATE_KINDS and current.get(s.doc_id):
+            current[s.doc_id] = quotes.get(s.seg_id) or (s.seg_id if _titled_response(docs.get(s.doc_id)) else None)
+        elif current.get(s.doc_id) and _is_candidate(s):
             blocks.setdefault(current[s.doc_id], set()).add(s.seg_id)  # type: ignore[arg-type]
     return blocks
 
 
-def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
-          row_of: dict[str, int], gap_threshold: float = GAP_THRESHOLD) -> list[Alignment]:
-    """Align every recommendation segment to its best response; one Alignment per recommendation.
+def _is_candidate(s: Segment) -> bool:
+    """Passages that may answer a recommendation: any non-recommendation sentence of five words or more."""
+    return s.kind != "recommendation" and len(s.text.split()) >= MIN_CANDIDATE_WORDS
 
-    Recommendations that only quote another document's recommendation are not
-    rows of their own; the statements under the quote answer the original.
+
+def _section_words(title: str | None) -> set[str]:
+    """Topic words of a section title; numbers are left out, since "Recommendation 5" would match by label."""
+    return {w for w in content_words(title or "") if w[0].isalpha()}
+
+
+def _list_voice(docs: dict[str, Document], segments: Sequence[Segment]) -> list[bool]:
+    """Government voice per segment, passed from a list's lead-in to its items.
+
+    A briefing lists the government's proposals under a lead-in ("The
+    Government's other proposals include:"); the items ("Testing the use of
+    regional care cooperatives") carry no actor of their own.
     """
+    out, leadin_gov = [], {}
+    for s in segments:
+        text = docs[s.doc_id].text if s.doc_id in docs else ""
+        line_start = text.rfind("\n", 0, s.start) + 1
+        is_item = bool(BULLET_START_RE.match(text[line_start:s.start + 2])) and line_start >= s.start - 3
+        gov = is_gov(s)
+        if is_item:
+            gov = gov or leadin_gov.get(s.doc_id, False)
+        else:
+            leadin_gov[s.doc_id] = s.text.rstrip().endswith(":") and bool(
+                GOV_VOICE_RE.search(s.text) or GOV_LEADIN_RE.search(s.text))
+        out.append(gov)
+    return out
+
+
+@dataclass
+class AlignContext:
+    """Everything alignment computes once per run: pairing, explicit answers, candidate texts and IDF."""
+
+    segments: list[Segment]
+    vectors: np.ndarray
+    row_of: dict[str, int]
+    docs: dict[str, Document]
+    dates: dict[str, str | None]
+    answer_label: dict[str, str | None]
+    partners: dict[str, list[str]]
+    quotes: dict[str, str]
+    explicit: dict[str, set[str]]
+    cands: list[Segment]
+    cand_rows: np.ndarray
+    pool: PoolText
+    idf: dict[str, float]
+    index_of: dict[str, int]
+
+    def recommendations(self) -> list[Segment]:
+        """The original recommendations: one row each (reprints and repeats fold into them)."""
+        return [s for s in self.segments if s.kind == "recommendation" and s.seg_id not in self.quotes]
+
+
+def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
+            row_of: dict[str, int]) -> AlignContext:
+    """Pair documents, find reprints and structural answers, and precompute candidate features."""
+    segments = list(segments)
+    doc_by_id = {d.doc_id: d for d in docs}
     by_doc: dict[str, list[Segment]] = {}
     for s in segments:
         by_doc.setdefault(s.doc_id, []).append(s)
     dates: dict[str, str | None] = {}
     for d in docs:
         dates.update(segment_dates(d, by_doc.get(d.doc_id, [])))
-    answer_label = _answer_labels(segments)
-    recs = [s for s in segments if s.kind == "recommendation"]
-    cands = [s for s in segments if s.kind in CANDIDATE_KINDS]
     doc_ids = list(by_doc)
     rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
-    cand_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in CANDIDATE_KINDS] for d in doc_ids}
-    partners = document_partners(doc_ids, rec_rows, cand_rows, vectors, {d.doc_id: d for d in docs})
+    gov_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in GOV_KINDS] for d in doc_ids}
+    partners = document_partners(doc_ids, rec_rows, gov_rows, vectors, doc_by_id)
+    recs = [s for s in segments if s.kind == "recommendation"]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
-    blocks = _answer_blocks(segments, quotes)
+    quotes.update(label_quotes(recs, quotes, doc_by_id))
+    gov = _list_voice(doc_by_id, segments)
+    keep = [i for i, s in enumerate(segments) if _is_candidate(s)]
+    cands = [segments[i] for i in keep]
     words = [content_words(s.text) for s in cands]
     df = Counter(w for ws in words for w in set(ws))
     n = max(1, len(cands))
     idf = {w: math.log(1 + n / c) for w, c in df.items()}
-    index_of = {s.seg_id: i for i, s in enumerate(segments)}
-    cand_doc = np.array([s.doc_id for s in cands])
-    doc_by_id = {d.doc_id: d for d in docs}
-    out = []
-    for rec in recs:
-        if rec.seg_id in quotes:
+    pool = pool_text(cands, words, [_section_words(s.section) for s in cands], [gov[i] for i in keep])
+    return AlignContext(segments, vectors, row_of, doc_by_id, dates, _answer_labels(segments), partners, quotes,
+                        explicit_answers(segments, quotes, doc_by_id), cands,
+                        np.array([row_of[s.seg_id] for s in cands], dtype=np.int64), pool, idf,
+                        {s.seg_id: i for i, s in enumerate(segments)})
+
+
+@dataclass
+class Candidates:
+    """One recommendation's candidate passages: pool rows, scores and pair features."""
+
+    sel: np.ndarray        # rows of ctx.cands
+    dense: np.ndarray
+    lexical: np.ndarray
+    explicit: np.ndarray   # bool: structure says this passage answers the recommendation
+    features: np.ndarray
+
+
+def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
+    """Passages of the recommendation's partner documents that may answer it, with their pair features.
+
+    Passages dated before the recommendation are dropped: a response cannot
+    predate what it answers.
+    """
+    allowed = set(ctx.partners.get(rec.doc_id, [rec.doc_id]))
+    rec_date = ctx.dates.get(rec.seg_id)
+    key = _label_key(rec.label)
+    exp = ctx.explicit.get(rec.seg_id, set())
+    sel, explicit = [], []
+    for i, s in enumerate(ctx.cands):
+        is_exp = s.seg_id in exp or (key is not None and s.doc_id != rec.doc_id
+                                     and ctx.answer_label.get(s.seg_id) == key and s.doc_id in allowed)
+        if not is_exp and s.doc_id not in allowed:
             continue
-        allowed = np.isin(cand_doc, partners.get(rec.doc_id, [rec.doc_id]))
-        sel = np.flatnonzero(allowed)
-        pool = _Pool([cands[i] for i in sel], [words[i] for i in sel],
-                     np.array([row_of[cands[i].seg_id] for i in sel], dtype=np.int64),
-                     [dates.get(cands[i].seg_id) for i in sel], [answer_label.get(cands[i].seg_id) for i in sel])
-        cand_vecs = vectors[pool.rows] if len(sel) else np.zeros((0, vectors.shape[1]), np.float32)
-        al = _align_one(rec, pool, cand_vecs, vectors[row_of[rec.seg_id]], idf, dates.get(rec.seg_id),
-                        segments, index_of, gap_threshold, blocks.get(rec.seg_id, set()))
-        doc = doc_by_id.get(rec.doc_id)
+        d = ctx.dates.get(s.seg_id)
+        if rec_date and d and d < rec_date:
+            continue
+        sel.append(i)
+        explicit.append(is_exp)
+    idx = np.array(sel, dtype=np.int64)
+    rec_vec = ctx.vectors[ctx.row_of[rec.seg_id]]
+    dense = ctx.vectors[ctx.cand_rows[idx]] @ rec_vec if len(idx) else np.zeros(0, np.float32)
+    rec_words = content_words(rec.text)
+    words = [ctx.pool.words[i] for i in idx]
+    lex = lexical_scores(rec_words, words, ctx.idf)
+    rset = set(rec_words)
+    lex_rev = np.array([_share(w, rset, ctx.idf) for w in words], dtype=np.float32)
+    feats = pair_features(rec, rec_words, _section_words(rec.section), dense.astype(np.float32), lex, lex_rev,
+                          ctx.pool, idx)
+    return Candidates(idx, dense, lex, np.array(explicit, dtype=bool), feats)
+
+
+def _share(words: Sequence[str], other: set[str], idf: dict[str, float]) -> float:
+    ws = set(words)
+    total = sum(idf.get(w, 1.0) for w in ws)
+    return sum(idf.get(w, 1.0) for w in ws & other) / total if total else 0.0
+
+
+def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
+          row_of: dict[str, int], reranker: Reranker | None = None) -> list[Alignment]:
+    """Align every recommendation to the passages that answer it; one Alignment per recommendation.
+
+    Explicit matches come first (the response repeats the recommendation's
+    number, or prints its answer under a reprint of it); otherwise the trained
+    reranker scores the candidates and a recommendation whose best passage
+    falls below the calibrated threshold is a gap.
+    """
+    reranker = reranker or load_reranker()
+    ctx = prepare(docs, segments, vectors, row_of)
+    out = []
+    for rec in ctx.recommendations():
+        al = _align_one(ctx, rec, reranker)
+        doc = ctx.docs.get(rec.doc_id)
         if doc is not None and rec.footnotes:
             notes = doc.footnotes_in(rec.start, rec.end)
             al = replace(al, rec_sources=tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
@@ -303,42 +450,51 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     return out
 
 
-def _align_one(rec: Segment, pool: _Pool, cand_vecs: np.ndarray, rec_vec: np.ndarray, idf: dict[str, float],
-               rec_date: str | None, segments: Sequence[Segment], index_of: dict[str, int],
-               gap_threshold: float, anchored: set[str]) -> Alignment:
+def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment:
     base = dict(recommendation_text=rec.text, rec_id=rec.seg_id, rec_doc_id=rec.doc_id, rec_page=rec.page,
-                rec_start=rec.start, rec_end=rec.end, body=rec.body, label=rec.label, method=METHOD)
-    if not pool.segs:
-        return Alignment(status="gap", response_text=None, **base)
-    dense = cand_vecs @ rec_vec
-    lex = lexical_scores(content_words(rec.text), pool.words, idf)
-    score = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
-    key = _label_key(rec.label)
-    label_match = np.array([key is not None and lab == key and s.doc_id != rec.doc_id
-                            for lab, s in zip(pool.labels, pool.segs)], dtype=bool)
-    anchor = np.array([s.seg_id in anchored for s in pool.segs], dtype=bool)
-    score = score + LABEL_BONUS * label_match + ANCHOR_BONUS * anchor
-    if rec_date:
-        too_early = np.array([d is not None and d < rec_date for d in pool.dates])
-        score = np.where(too_early, -1.0, score)
-    order = np.argsort(-score, kind="stable")[:TOP_K]
-    top = [(pool.segs[i], float(score[i]), float(dense[i]), float(lex[i])) for i in order if score[i] > 0]
-    candidates = tuple({"seg_id": s.seg_id, "score": round(sc, 4), "dense": round(de, 4), "lexical": round(le, 4)}
-                       for s, sc, de, le in top)
-    if not top or top[0][1] < gap_threshold:
-        best = top[0][1] if top else 0.0
+                rec_start=rec.start, rec_end=rec.end, body=rec.body, label=rec.label,
+                method=f"{METHOD}+{reranker.model_id}")
+    c = candidates(ctx, rec)
+    prob = reranker.score(c.features)
+    if c.explicit.any():
+        keep = np.flatnonzero(c.explicit)
+        match = "explicit"
+    else:
+        keep = np.flatnonzero(prob >= reranker.threshold)
+        match = "retrieval"
+    order = np.argsort(-prob, kind="stable")
+    top = tuple({"seg_id": ctx.cands[c.sel[i]].seg_id, "probability": round(float(prob[i]), 4),
+                 "dense": round(float(c.dense[i]), 4), "lexical": round(float(c.lexical[i]), 4)}
+                for i in order[:TOP_K])
+    if not len(keep):
+        best = float(prob[order[0]]) if len(order) else 0.0
         return Alignment(status="gap", response_text=None, score=round(best, 4),
-                         confidence=round(_sigmoid((gap_threshold - best) * 12), 3), candidates=candidates, **base)
-    resp, sc, _, _ = top[0]
-    i = index_of[resp.seg_id]
-    context = [s for s in segments[max(0, i - 2): i + 3] if s.doc_id == resp.doc_id and s.seg_id != resp.seg_id]
-    status, cue = status_for(rec, resp, context)
+                         confidence=round(1.0 - best, 3), candidates=top, match="none", **base)
+    keep = keep[np.argsort(-prob[keep], kind="stable")]
+    passages = [ctx.cands[c.sel[i]] for i in keep]
+    resp = passages[0]
+    responses = tuple({"seg_id": s.seg_id, "doc_id": s.doc_id, "page": s.page, "start": s.start, "end": s.end,
+                       "probability": round(float(prob[i]), 4), "coverage": round(float(c.lexical[i]), 4)}
+                      for s, i in zip(passages[:MAX_RESPONSES], keep[:MAX_RESPONSES]))
+    verdict = _verdict_passage(passages) if match == "explicit" else resp
+    also = [] if match == "explicit" else [ctx.cands[c.sel[i]] for i in keep[1:STATUS_PASSAGES] if ctx.pool.gov[c.sel[i]]]
+    status, cue = status_for(rec, verdict, _context(ctx, verdict), also)
+    p = float(prob[keep[0]])
     return Alignment(status=status, response_text=resp.text, response_id=resp.seg_id,
                      response_doc_id=resp.doc_id, response_page=resp.page, response_start=resp.start,
-                     response_end=resp.end, score=round(sc, 4),
-                     confidence=round(_sigmoid((sc - gap_threshold) * 12), 3), cue=cue, candidates=candidates,
-                     **base)
+                     response_end=resp.end, score=round(p, 4), confidence=round(p, 3), cue=cue, candidates=top,
+                     match=match, responses=responses, **base)
 
 
-def _sigmoid(x: float) -> float:
-    return 1.0 / (1.0 + math.exp(-x))
+def _verdict_passage(passages: Sequence[Segment]) -> Segment:
+    """In a structural answer block, the first passage (in reading order) that states a stance."""
+    ordered = sorted(passages, key=lambda s: (s.doc_id, s.start))
+    for s in ordered:
+        if stance_of(s.text):
+            return s
+    return passages[0]
+
+
+def _context(ctx: AlignContext, seg: Segment) -> list[Segment]:
+    i = ctx.index_of[seg.seg_id]
+    return [s for s in ctx.segments[max(0, i - 2): i + 3] if s.doc_id == seg.doc_id and s.seg_id != seg.seg_id]

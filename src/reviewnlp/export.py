@@ -1,4 +1,4 @@
-"""Export stage: alignment tables as JSONL (the evaluation contract) and CSV."""
+"""Export stage: alignment tables as JSONL (the evaluation contract), CSV, Excel and an HTML report."""
 from __future__ import annotations
 
 import csv
@@ -9,7 +9,8 @@ from typing import Sequence
 from .records import Alignment, Document, atomic_write_text, write_jsonl
 
 CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "rec_source", "status",
-               "confidence", "cue", "response_text", "response_document", "response_page", "score")
+               "confidence", "cue", "match", "response_text", "response_document", "response_page", "score",
+               "other_responses")
 
 
 def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) -> list[dict]:
@@ -27,6 +28,9 @@ def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) ->
             "confidence": a.confidence, "cue": a.cue or "", "response_text": a.response_text or "",
             "response_document": names.get(a.response_doc_id or "", a.response_doc_id or ""),
             "response_page": a.response_page if a.response_page is not None else "", "score": a.score,
+            "match": a.match,
+            "other_responses": "; ".join(f"{names.get(r['doc_id'], r['doc_id'])} p{r['page']} ({r['probability']})"
+                                         for r in a.responses[1:]),
         })
     return rows
 
@@ -40,9 +44,16 @@ def write_csv(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[
     atomic_write_text(path, "\ufeff" + buf.getvalue())
 
 
+EXPORTS = ("alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html")
+
+
 def write_alignments(out_dir: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> dict:
-    """Write ``alignments.jsonl`` and ``alignments.csv`` into ``out_dir``; return their paths."""
+    """Write the alignment table in every export format into ``out_dir``; return their paths."""
+    from .report import write_html, write_xlsx
+
     out_dir = Path(out_dir)
     write_jsonl(out_dir / "alignments.jsonl", alignments)
     write_csv(out_dir / "alignments.csv", alignments, docs)
-    return {"jsonl": str(out_dir / "alignments.jsonl"), "csv": str(out_dir / "alignments.csv")}
+    write_xlsx(out_dir / "alignments.xlsx", alignments, docs)
+    write_html(out_dir / "report.html", alignments, docs)
+    return {name.split(".")[-1]: str(out_dir / name) for name in EXPORTS}

@@ -14,9 +14,10 @@ import numpy as np
 
 from . import __version__
 from .align import METHOD as ALIGN_METHOD, align
+from .rerank import load as load_reranker
 from .embed import Embedder, default_embedder, encode_cached, load_vectors, save_vectors
 from .errors import ReviewNLPError
-from .export import write_alignments
+from .export import EXPORTS, write_alignments
 from .extract import discover, extract_many
 from .index import VectorIndex
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
@@ -153,7 +154,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         "versions": versions(),
         "models": {"embedding": embedder.model_id, "sentences": load_sentencizer()[1],
                    "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
-                   "alignment": ALIGN_METHOD},
+                   "alignment": ALIGN_METHOD, "reranker": load_reranker().model_id},
         "counts": {"documents": len(docs), "failed": len(failed), "pages": sum(len(d.pages) for d in docs),
                    "segments": len(segs), "newly_embedded": newly_embedded, "kinds": dict(sorted(kinds.items())),
                    "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},
@@ -161,7 +162,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
                        "extractor": d.extractor} for d in docs],
         "failed": [f.to_dict() for f in failed],
         "timings_s": timings,
-        "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, ALIGNMENTS, "alignments.csv", ERRORS, MANIFEST],
+        "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, *EXPORTS, ERRORS, MANIFEST],
     }
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest

@@ -193,11 +193,15 @@ class Alignment(_Record):
     candidates: tuple[dict[str, Any], ...] = ()
     method: str = ""
     rec_sources: tuple[dict[str, Any], ...] = ()
+    match: str = "none"
+    responses: tuple[dict[str, Any], ...] = ()
+    status_confidence: float = 0.0
+    status_method: str = ""
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
-        kw["candidates"] = tuple(kw.get("candidates", ()))
-        kw["rec_sources"] = tuple(kw.get("rec_sources", ()))
+        for key in ("candidates", "rec_sources", "responses"):
+            kw[key] = tuple(kw.get(key, ()))
         return kw
 
 
@@ -216,14 +220,23 @@ class FailedFile(_Record):
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` via a temp file and rename, so readers never see half a file."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temp file, fsync and rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        # mkstemp creates 0600; outputs are for sharing, so use the usual mode under the umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

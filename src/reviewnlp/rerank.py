@@ -1,0 +1,190 @@
+"""Pair features and the trained reranker that scores (recommendation, passage) pairs.
+
+Retrieval (dense cosine plus IDF-weighted word overlap) finds passages on the
+same topic; the reranker decides which of them *answers* the recommendation.
+It is a logistic regression over a handful of pair features (below), trained
+by ``scripts/train_reranker.py`` on the structural matches of the bundled PDF
+pairs: a response printed under "Recommendation 7", or under a reprint of the
+recommendation, answers it.  Those labels come from document structure, not
+from the dev gold, and the briefing the dev gold is drawn from is left out of
+training.  The gap threshold on its probability is calibrated on the same
+data (see :func:`gap_threshold`).
+
+Label and quote matches are not features: they made the training labels, so a
+model would learn nothing else.  They stay explicit rules in :mod:`reviewnlp.align`.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .cues import GOV_VOICE_RE, money_amounts, stance_of
+from .errors import ReviewNLPError
+from .records import Segment
+
+MODEL_DIR = Path(__file__).resolve().parent.parent.parent / "models"
+MODEL_NAME = "reranker"
+FEATURES = ("dense", "dense_margin", "dense_rank", "lexical", "lexical_rev", "bigram", "numbers_shared",
+            "money_both", "section_overlap", "cites_rec", "kind_commitment", "kind_response", "kind_commentary",
+            "kind_other", "gov", "stance", "log_words", "same_doc")
+CITES_REC_RE = re.compile(
+    r"\bas recommended\b|\brecommendations?\b|\b(?:review|report|inquiry|committee|panel)(?:'s|’s)\s+(?:proposal|call)"
+    r"|\bproposals? (?:of|by|from) the\b", re.I)
+GOV_BODY_RE = re.compile(r"(?i)\b(?:government|department|minist|secretary of state|home office|treasury|cabinet office)")
+NUMBER_RE = re.compile(r"\b\d[\d,.]*\b")
+YEAR_RE = re.compile(r"^(?:19|20)\d\d$")
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers in ``text`` other than years and one-digit counts ("9,000" -> "9000")."""
+    out = set()
+    for m in NUMBER_RE.finditer(text):
+        n = m.group(0).rstrip(".,").replace(",", "")
+        if n and not YEAR_RE.match(n) and len(n) > 1:
+            out.add(n)
+    return out
+
+
+def bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
+    """Adjacent pairs of content words."""
+    return set(zip(words, words[1:]))
+
+
+@dataclass
+class PoolText:
+    """What the features need to know about each candidate passage, computed once per run."""
+
+    words: list[list[str]]
+    bigrams: list[set]
+    numbers: list[set[str]]
+    money: np.ndarray          # bool: mentions sterling
+    sections: list[set[str]]   # content words of the section title
+    kinds: np.ndarray          # str
+    gov: np.ndarray            # bool: the government speaks
+    stance: np.ndarray         # bool: a stance cue
+    log_words: np.ndarray
+    cites: np.ndarray          # bool: mentions a recommendation or proposal
+    doc_ids: np.ndarray        # str
+
+
+def pool_text(segs: Sequence[Segment], words: Sequence[list[str]], section_words: Sequence[set[str]],
+              gov: Sequence[bool]) -> PoolText:
+    """Precompute per-passage feature inputs for ``segs`` (aligned with ``words``)."""
+    return PoolText(
+        words=list(words), bigrams=[bigrams(w) for w in words], numbers=[numbers(s.text) for s in segs],
+        money=np.array([bool(money_amounts(s.text)) for s in segs], dtype=bool),
+        sections=list(section_words), kinds=np.array([s.kind for s in segs], dtype=object),
+        gov=np.array(gov, dtype=bool), stance=np.array([stance_of(s.text) is not None for s in segs], dtype=bool),
+        log_words=np.array([math.log1p(len(s.text.split())) for s in segs], dtype=np.float32),
+        cites=np.array([bool(CITES_REC_RE.search(s.text)) for s in segs], dtype=bool),
+        doc_ids=np.array([s.doc_id for s in segs], dtype=object))
+
+
+def is_gov(seg: Segment) -> bool:
+    """True when the passage is the government's (or a responding department's) own statement."""
+    return bool(seg.body and GOV_BODY_RE.search(seg.body)) or (
+        seg.kind in ("commitment", "response") and bool(GOV_VOICE_RE.search(seg.text)))
+
+
+def pair_features(rec: Segment, rec_words: Sequence[str], rec_section: set[str], dense: np.ndarray,
+                  lexical: np.ndarray, lexical_rev: np.ndarray, pool: PoolText, sel: np.ndarray) -> np.ndarray:
+    """Feature matrix (len(sel) x len(FEATURES)) for ``rec`` against the pool rows ``sel``.
+
+    ``dense``, ``lexical`` and ``lexical_rev`` are already restricted to ``sel``.
+    """
+    n = len(sel)
+    if n == 0:
+        return np.zeros((0, len(FEATURES)), np.float32)
+    order = np.argsort(-dense, kind="stable")
+    rank = np.empty(n, np.float32)
+    rank[order] = np.arange(n, dtype=np.float32)
+    rb, rn = bigrams(list(rec_words)), numbers(rec.text)
+    rec_money = bool(money_amounts(rec.text))
+    big = np.array([len(rb & pool.bigrams[i]) / max(1, len(rb)) for i in sel], np.float32)
+    nums = np.array([bool(rn & pool.numbers[i]) for i in sel], np.float32)
+    sect = np.array([len(rec_section & pool.sections[i]) / max(1, len(rec_section | pool.sections[i]))
+                     for i in sel], np.float32)
+    kinds = pool.kinds[sel]
+    cols = [dense, dense - dense.max(), 1.0 / (1.0 + rank), lexical, lexical_rev, big, nums,
+            (pool.money[sel] & rec_money).astype(np.float32), sect, pool.cites[sel].astype(np.float32),
+            *((kinds == k).astype(np.float32) for k in ("commitment", "response", "commentary", "other")),
+            pool.gov[sel].astype(np.float32), pool.stance[sel].astype(np.float32), pool.log_words[sel],
+            (pool.doc_ids[sel] == rec.doc_id).astype(np.float32)]
+    return np.stack(cols, axis=1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Reranker:
+    """A fitted pair model and the gap threshold calibrated with it."""
+
+    model: object
+    threshold: float
+    model_id: str
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Probability that each pair is an answer."""
+        if len(features) == 0:
+            return np.zeros(0, np.float32)
+        return self.model.predict_proba(features)[:, 1].astype(np.float32)  # type: ignore[attr-defined]
+
+
+def new_model():
+    """An unfitted reranker: standardised features into a logistic regression (unweighted, so probabilities stay calibrated)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000,
+                                                              random_state=0))
+
+
+def gap_threshold(answered: Sequence[float], unanswered: Sequence[float]) -> float:
+    """The probability cut that best separates answered from unanswered recommendations.
+
+    ``answered`` holds each recommendation's best probability among its true
+    answers; ``unanswered`` its best among the other passages, as if the
+    answer were missing.  The cut maximises balanced accuracy; ties take the
+    midpoint of the widest run of equally good cuts.
+    """
+    a, u = np.asarray(answered, float), np.asarray(unanswered, float)
+    cuts = np.unique(np.concatenate([a, u, [0.0, 1.0]]))
+    mids = (cuts[:-1] + cuts[1:]) / 2
+    acc = np.array([((a >= t).mean() + (u < t).mean()) / 2 for t in mids])
+    best = np.flatnonzero(acc >= acc.max() - 1e-9)
+    return float((mids[best[0]] + mids[best[-1]]) / 2)
+
+
+def save(model, threshold: float, card: dict, model_dir: Path = MODEL_DIR) -> str:
+    """Write ``reranker.joblib`` and its JSON card; return the model id."""
+    import joblib
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / f"{MODEL_NAME}.joblib"
+    joblib.dump({"model": model, "threshold": threshold, "features": FEATURES}, path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    card = {**card, "model_id": f"{MODEL_NAME}-{digest}", "features": list(FEATURES), "threshold": threshold}
+    (model_dir / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=2) + "\n")
+    return card["model_id"]
+
+
+@lru_cache(maxsize=2)
+def load(model_dir: Path = MODEL_DIR) -> Reranker:
+    """Load the shipped reranker; fail clearly when it is missing or built for other features."""
+    import joblib
+
+    path = model_dir / f"{MODEL_NAME}.joblib"
+    if not path.exists():
+        raise ReviewNLPError(f"{path}: reranker model not found; run scripts/train_reranker.py")
+    blob = joblib.load(path)
+    if tuple(blob["features"]) != FEATURES:
+        raise ReviewNLPError(f"{path}: built for other pair features; run scripts/train_reranker.py")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return Reranker(blob["model"], float(blob["threshold"]), f"{MODEL_NAME}-{digest}")
