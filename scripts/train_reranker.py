@@ -118,6 +118,12 @@ def main(argv: list[str]) -> int:
             best_gap.append(float(oof[idx].max()))
     threshold = gap_threshold(best_answered, best_gap)
     a, u = np.array(best_answered), np.array(best_gap)
+    # The dev metric the reranker decides: top passage is an answer and clears the threshold, or a gap stays a gap.
+    right = 0
+    for r in gold_recs:
+        idx = np.flatnonzero(rec == r)
+        best = len(idx) - 1 - np.argmax(oof[idx][::-1])
+        right += (bool(y[idx][best]) and oof[idx][best] >= threshold) if answered[r] else oof[idx].max() < threshold
     model = new_model().fit(X[fit_mask], y[fit_mask])
     transfer = _top1(model.predict_proba(X[~gold])[:, 1], y[~gold], rec[~gold])
     base = _top1(X[~gold][:, FEATURES.index("dense")], y[~gold], rec[~gold])
@@ -128,6 +134,7 @@ def main(argv: list[str]) -> int:
         "negatives": f"nearest {NEGATIVES} by cosine + {RANDOM_SHARE:.0%} of the rest, per recommendation",
         "cross_validation": f"{FOLDS} folds by recommendation; out-of-fold probabilities",
         "oof_top1_is_answer": f"{top1}/{len(a)}",
+        "oof_response_right": f"{right}/{len(gold_recs)}",
         "threshold": "balanced accuracy of answered vs gap on out-of-fold best probabilities",
         "oof_answered_kept": round(float((a >= threshold).mean()), 4),
         "oof_gaps_rejected": round(float((u < threshold).mean()), 4),

@@ -182,3 +182,26 @@ def test_one_passage_can_answer_several_recommendations(fake_embedder):
     answered = [a for a in rows if a.response_text and "£27 million" in a.response_text]
     assert len(answered) == 2
     assert all(a.responses and a.responses[0]["seg_id"] == a.response_id for a in answered)
+
+
+GROUPED_RESPONSE = [
+    ("Government response to the inquiry report", 1),
+    ("The government published this response on 1 September 2024.", None),
+    ("Contents", 1),
+    ("Recommendation 1: Resilience strategy ........................ 4", None),
+    ("Recommendation 2: Annual exercises ............................ 6", None),
+    ("Recommendation 1: A resilience strategy, published every three years.", None),
+    ("Recommendation 2: Annual exercises for forums.", None),
+    ("These recommendations are accepted in principle by the government, which will set out a timetable.", None),
+]
+
+
+def test_a_run_of_numbers_shares_the_answer_that_follows_and_contents_lines_are_skipped(fake_embedder):
+    docs = [_doc(NUMBERED_REPORT, "inq"), _doc(GROUPED_RESPONSE, "resp")]
+    segs = [s for d in docs for s in segment_document(d)]
+    vecs = fake_embedder.encode([s.text for s in segs])
+    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    assert len(rows) == 2 and all("......" not in a.recommendation_text for a in rows)
+    for a in rows:
+        assert a.match == "explicit" and a.status == "partial" and a.cue == "accepted in principle"
+        assert a.response_text.startswith("These recommendations are accepted in principle")

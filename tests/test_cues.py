@@ -63,3 +63,18 @@ def test_action():
     assert action("The Government should invest around £2 billion to implement the reforms.") == \
         "invest around £2 billion to implement the reforms"
     assert action("we recommend that the CPS publish its new media protocol; and more") == "publish its new media protocol"
+
+
+def test_quantities_count_things_not_years():
+    from reviewnlp.cues import quantities
+
+    assert quantities("a five-year early career framework") == {"year": 5.0}
+    assert quantities("recruit 9,000 additional foster carers by 2027") == {"foster": 9000.0}
+    assert quantities("two years of consistent support in 2023") == {"year": 2.0}
+
+
+def test_building_towards_is_partial():
+    from reviewnlp.cues import stance_of
+
+    st = stance_of("Prioritise working with councils, building towards a national recruitment campaign.")
+    assert st is not None and st.label == "partial" and st.cue == "building towards"

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .cues import GOV_VOICE_RE, money_amounts, stance_of
+from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .extract.clean import DATE_RE, first_date
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
@@ -30,6 +30,14 @@ GOV_KINDS = ("commitment", "response")
 MIN_CANDIDATE_WORDS = 5
 TOP_K = 5
 MAX_RESPONSES = 5
+# More numbers than this in a row, with no passage between, are a list or contents page, not one grouped answer.
+MAX_GROUP = 6
+CONTENTS_RE = re.compile(r"(?:\.\s?){6,}|…{3,}")
+# Segments apart before an answer block counts as a new run (see _verdict_index).
+RUN_GAP = 6
+VERDICT_RE = re.compile(r"(?i)\b(?:this|the|these|that) recommendations? (?:is|are|was|were|has been|have been)\s+"
+                        r"(?:(?:fully|partly|partially|not)\s+)?(?:accepted|rejected|agreed|noted|implemented)\b"
+                        r"|\b(?:the )?government (?:accepts|agrees|rejects|does not accept|does not agree|notes)\b")
 # Passages, best first, whose stances qualify the status of a retrieved answer.
 STATUS_PASSAGES = 3
 BULLET_START_RE = re.compile(r"\s*(?:[-•*▪◦●]|\(?[a-z0-9]{1,3}[.)])\s")
@@ -101,18 +109,25 @@ def _label_key(label: str | None) -> str | None:
     return label if OUTLINE_LABEL_RE.fullmatch(label) or re.fullmatch(r"\d{1,2}\.\d{1,2}", label) else None
 
 
-def _answer_labels(segs: Sequence[Segment]) -> dict[str, str | None]:
-    """Map each segment to the last recommendation number seen before it in its document.
+def _answer_labels(segs: Sequence[Segment]) -> dict[str, frozenset[str]]:
+    """Map each segment to the recommendation numbers it is printed under in its document.
 
-    Responses printed under "Recommendation 7" answer recommendation 7.
+    Responses printed under "Recommendation 7" answer recommendation 7.  A run
+    of numbers with no passage between them ("11a ... 11b ... 11c", then one
+    answer) is a grouped response: the answer that follows answers them all.
     """
-    out: dict[str, str | None] = {}
-    current: dict[str, str | None] = {}
+    out: dict[str, frozenset[str]] = {}
+    current: dict[str, set[str]] = {}
+    answered: dict[str, bool] = {}
     for s in segs:
-        key = _label_key(s.label)
+        key = None if _is_contents(s) else _label_key(s.label)
         if key:
-            current[s.doc_id] = key
-        out[s.seg_id] = current.get(s.doc_id)
+            if answered.get(s.doc_id, True) or len(current[s.doc_id]) >= MAX_GROUP:
+                current[s.doc_id], answered[s.doc_id] = set(), False
+            current[s.doc_id].add(key)
+        if _is_candidate(s):
+            answered[s.doc_id] = True
+        out[s.seg_id] = frozenset(current.get(s.doc_id, ()))
     return out
 
 
@@ -123,7 +138,8 @@ def status_for(rec: Segment, resp: Segment, context: Sequence[Segment],
     The passage's own stance wins; without one, the nearest stance in the same
     paragraph context is used.  Other passages that also answer it (``also``)
     qualify an acceptance: one that pilots or tests it makes the whole
-    ``partial``, as does money committed far below money asked.
+    ``partial``, as do money committed far below money asked and a smaller
+    count of the same thing ("two years" against "a five-year framework").
     """
     stance = stance_of(resp.text)
     if stance is None:
@@ -136,6 +152,11 @@ def status_for(rec: Segment, resp: Segment, context: Sequence[Segment],
         asked, given = money_amounts(rec.text), money_amounts(resp.text)
         if asked and given and max(given) < 0.5 * max(asked):
             return "partial", f"£{max(given):,.0f} against £{max(asked):,.0f}"
+        want = quantities(rec.text)
+        for other in (resp, *also):
+            for unit, n in quantities(other.text).items():
+                if unit in want and n < want[unit]:
+                    return "partial", f"{n:g} {unit} against {want[unit]:g}"
         for other in also:
             st = stance_of(other.text)
             if st and st.label == "partial":
@@ -279,13 +300,25 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
     a passage after a recommendation it states itself answers that one.
     """
     blocks: dict[str, set[str]] = {}
-    current: dict[str, str | None] = {}
+    current: dict[str, list[str]] = {}
+    answered: dict[str, bool] = {}
     for s in segments:
-        if s.kind == "recommendation":
-            current[s.doc_id] = quotes.get(s.seg_id) or (s.seg_id if _titled_response(docs.get(s.doc_id)) else None)
-        elif current.get(s.doc_id) and _is_candidate(s):
-            blocks.setdefault(current[s.doc_id], set()).add(s.seg_id)  # type: ignore[arg-type]
+        if s.kind == "recommendation" and not _is_contents(s):
+            if answered.get(s.doc_id, True) or len(current[s.doc_id]) >= MAX_GROUP:
+                current[s.doc_id], answered[s.doc_id] = [], False
+            original = quotes.get(s.seg_id) or (s.seg_id if _titled_response(docs.get(s.doc_id)) else None)
+            if original:
+                current[s.doc_id].append(original)
+        elif _is_candidate(s):
+            answered[s.doc_id] = True
+            for original in current.get(s.doc_id, ()):
+                blocks.setdefault(original, set()).add(s.seg_id)
     return blocks
+
+
+def _is_contents(s: Segment) -> bool:
+    """A contents-page entry ("Recommendation 3: Risk assessment ........ 16"): a pointer, not a recommendation."""
+    return bool(CONTENTS_RE.search(s.text))
 
 
 def _is_candidate(s: Segment) -> bool:
@@ -329,7 +362,7 @@ class AlignContext:
     row_of: dict[str, int]
     docs: dict[str, Document]
     dates: dict[str, str | None]
-    answer_label: dict[str, str | None]
+    answer_label: dict[str, frozenset[str]]
     partners: dict[str, list[str]]
     quotes: dict[str, str]
     explicit: dict[str, set[str]]
@@ -341,7 +374,8 @@ class AlignContext:
 
     def recommendations(self) -> list[Segment]:
         """The original recommendations: one row each (reprints and repeats fold into them)."""
-        return [s for s in self.segments if s.kind == "recommendation" and s.seg_id not in self.quotes]
+        return [s for s in self.segments if s.kind == "recommendation" and s.seg_id not in self.quotes
+                and not _is_contents(s)]
 
 
 def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
@@ -359,7 +393,7 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
     gov_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in GOV_KINDS] for d in doc_ids}
     partners = document_partners(doc_ids, rec_rows, gov_rows, vectors, doc_by_id)
-    recs = [s for s in segments if s.kind == "recommendation"]
+    recs = [s for s in segments if s.kind == "recommendation" and not _is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     quotes.update(label_quotes(recs, quotes, doc_by_id))
     gov = _list_voice(doc_by_id, segments)
@@ -395,12 +429,12 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
     """
     allowed = set(ctx.partners.get(rec.doc_id, [rec.doc_id]))
     rec_date = ctx.dates.get(rec.seg_id)
-    key = _label_key(rec.label)
+    key = _answered_key(ctx, _label_key(rec.label), rec.doc_id)
     exp = ctx.explicit.get(rec.seg_id, set())
     sel, explicit = [], []
     for i, s in enumerate(ctx.cands):
         is_exp = s.seg_id in exp or (key is not None and s.doc_id != rec.doc_id
-                                     and ctx.answer_label.get(s.seg_id) == key and s.doc_id in allowed)
+                                     and key in ctx.answer_label.get(s.seg_id, ()) and s.doc_id in allowed)
         if not is_exp and s.doc_id not in allowed:
             continue
         d = ctx.dates.get(s.seg_id)
@@ -411,14 +445,32 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
     idx = np.array(sel, dtype=np.int64)
     rec_vec = ctx.vectors[ctx.row_of[rec.seg_id]]
     dense = ctx.vectors[ctx.cand_rows[idx]] @ rec_vec if len(idx) else np.zeros(0, np.float32)
+    # A passage that repeats the recommendation (a reprint's continuation) is not its answer.
+    fresh = dense < QUOTE_THRESHOLD
+    idx, dense, explicit = idx[fresh], dense[fresh], [e for e, f in zip(explicit, fresh) if f]
     rec_words = content_words(rec.text)
     words = [ctx.pool.words[i] for i in idx]
     lex = lexical_scores(rec_words, words, ctx.idf)
     rset = set(rec_words)
     lex_rev = np.array([_share(w, rset, ctx.idf) for w in words], dtype=np.float32)
     feats = pair_features(rec, rec_words, _section_words(rec.section), dense.astype(np.float32), lex, lex_rev,
-                          ctx.pool, idx)
+                          ctx.pool, idx, ctx.idf, content_words(rec.action or ""))
     return Candidates(idx, dense, lex, np.array(explicit, dtype=bool), feats)
+
+
+def _answered_key(ctx: AlignContext, key: str | None, rec_doc: str) -> str | None:
+    """The recommendation number that another document answers under: the label itself or its parent.
+
+    A response often answers "6a" as a whole where the report splits it into
+    "6a i", "6a ii"; the items then share the parent's answer.
+    """
+    while key:
+        if any(key in labs and ctx.segments[ctx.index_of[sid]].doc_id != rec_doc
+               for sid, labs in ctx.answer_label.items()):
+            return key
+        parent = re.sub(r"(?: [ivx]+|[a-z])$", "", key)
+        key = parent if parent != key else None
+    return None
 
 
 def _share(words: Sequence[str], other: set[str], idf: dict[str, float]) -> float:
@@ -471,12 +523,17 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment
         return Alignment(status="gap", response_text=None, score=round(best, 4),
                          confidence=round(1.0 - best, 3), candidates=top, match="none", **base)
     keep = keep[np.argsort(-prob[keep], kind="stable")]
+    if match == "explicit":
+        # The answer under a reprint is the government's verdict, not the discussion around it.
+        keep = np.array(sorted(keep, key=lambda i: not ctx.pool.gov[c.sel[i]]), dtype=np.int64)
+        first = _verdict_index(ctx, c, keep)
+        keep = np.r_[first, keep[keep != first]]
     passages = [ctx.cands[c.sel[i]] for i in keep]
     resp = passages[0]
     responses = tuple({"seg_id": s.seg_id, "doc_id": s.doc_id, "page": s.page, "start": s.start, "end": s.end,
                        "probability": round(float(prob[i]), 4), "coverage": round(float(c.lexical[i]), 4)}
                       for s, i in zip(passages[:MAX_RESPONSES], keep[:MAX_RESPONSES]))
-    verdict = _verdict_passage(passages) if match == "explicit" else resp
+    verdict = resp
     also = [] if match == "explicit" else [ctx.cands[c.sel[i]] for i in keep[1:STATUS_PASSAGES] if ctx.pool.gov[c.sel[i]]]
     status, cue = status_for(rec, verdict, _context(ctx, verdict), also)
     p = float(prob[keep[0]])
@@ -486,13 +543,31 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment
                      match=match, responses=responses, **base)
 
 
-def _verdict_passage(passages: Sequence[Segment]) -> Segment:
-    """In a structural answer block, the first passage (in reading order) that states a stance."""
-    ordered = sorted(passages, key=lambda s: (s.doc_id, s.start))
-    for s in ordered:
-        if stance_of(s.text):
-            return s
-    return passages[0]
+def _verdict_index(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> int:
+    """In a structural answer block, the passage that gives the government's verdict.
+
+    The block may be scattered (a number mentioned in an introduction, then
+    the answer itself), so the contiguous run holding the most probable
+    passage is read; in it, an explicit verdict ("This recommendation is
+    accepted in full") wins, else the first government passage with a stance.
+    """
+    pos = {int(i): ctx.index_of[ctx.cands[c.sel[i]].seg_id] for i in keep}
+    ordered = sorted(pos, key=pos.get)
+    runs, run = [], [ordered[0]]
+    for a, b in zip(ordered, ordered[1:]):
+        if pos[b] - pos[a] > RUN_GAP:
+            runs.append(run)
+            run = []
+        run.append(b)
+    runs.append(run)
+    best_run = max(runs, key=lambda r: (len(r), -pos[r[0]]))
+    for i in best_run:
+        if VERDICT_RE.search(ctx.cands[c.sel[i]].text):
+            return i
+    for i in best_run:
+        if ctx.pool.gov[c.sel[i]] and ctx.pool.stance[c.sel[i]]:
+            return i
+    return best_run[0]
 
 
 def _context(ctx: AlignContext, seg: Segment) -> list[Segment]:

@@ -62,13 +62,15 @@ STANCE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|disagrees?|declines?|declined|cannot (?:accept|support|agree)|not persuaded|is not minded|not proceed)\b",
         re.I)),
     ("partial", re.compile(
-        r"\b(?:pathfinders?|pilot(?:s|ed|ing)?|trial(?:s|led|ling)?|test(?:s|ed|ing)?(?: the use of)?|early adopters?"
+        r"\b(?:pathfinders?|pilot(?:s|ed|ing)?|(?<!criminal )(?<!court )(?<!fair )trial(?:s|led|ling)?(?! proceedings)"
+        r"|test(?:s|ed|ing)?(?: the use of)?|early adopters?"
         r"|in part|partially|partly|(?:accept|agree)(?:s|d|ed)?(?: (?:this|the|these|all|that)(?: \w+){0,2})? in principle|up to \d+ (?:local )?areas"
-        r"|initial|some areas|selected areas|phased)\b", re.I)),
+        r"|initial|some areas|selected areas|phased|(?:building|working|moving) towards|as a first step|first phase)\b",
+        re.I)),
     ("deferred", re.compile(
         r"\b(?:consider(?:s|ed|ing)?|explor(?:e|es|ed|ing|ation)|consult(?:s|ed|ing|ation)?(?: on)?|assess(?:es|ed|ing)?"
         r"|examin(?:e|es|ed|ing)|look (?:at|into)|in due course|whether to|keep (?:\w+ )?under review|review(?:ing)? the"
-        r"|evaluat(?:e|es|ed|ing)|scop(?:e|ing)|further work|when parliamentary time allows|set out (?:further|more) detail"
+        r"|evaluat(?:e|es|ed|ing)|scoping|scope out|further work|when parliamentary time allows|set out (?:further|more) detail"
         r"|carefully considering|respond (?:in|by)|will respond|awaits?|develop (?:plans|proposals|options))\b", re.I)),
     ("accepted", re.compile(
         r"\b(?:accept(?:s|ed)?(?: (?:this|the|all|these))?|agree(?:s|d)?|(?:is|are|has|have been) (?:fully )?committed"
@@ -152,6 +154,28 @@ def money(text: str) -> list[dict]:
 def money_amounts(text: str) -> list[float]:
     """Sterling amounts in ``text`` in pounds ("£2.6 billion" -> 2.6e9)."""
     return [m["amount"] for m in money(text) if m["currency"] == "GBP"]
+
+
+_NUMBER_WORDS = {w: i for i, w in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())}
+QUANTITY_RE = re.compile(r"\b(?P<n>\d[\d,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+                         r"(?:-|\s+)(?:additional\s+|new\s+|more\s+)?(?P<unit>[a-z]{3,})", re.I)
+
+
+def quantities(text: str) -> dict[str, float]:
+    """Counted things in ``text``: "a five-year framework" -> {"year": 5}, "9,000 foster carers" -> {"foster": 9000}.
+
+    The unit is the word after the number, singularised; years ("2027") are dates, not counts.
+    """
+    out: dict[str, float] = {}
+    for m in QUANTITY_RE.finditer(text):
+        raw = m.group("n").lower().replace(",", "")
+        n = float(_NUMBER_WORDS[raw]) if raw in _NUMBER_WORDS else float(raw)
+        if raw.isdigit() and len(raw) == 4 and raw[:2] in ("19", "20"):
+            continue
+        unit = m.group("unit").lower()
+        unit = unit[:-1] if unit.endswith("s") and not unit.endswith("ss") else unit
+        out.setdefault(unit, n)
+    return out
 
 
 _SEASON_END = {"spring": "05-31", "summer": "08-31", "autumn": "11-30", "winter": "02-28"}

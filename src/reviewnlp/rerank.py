@@ -34,7 +34,9 @@ MODEL_DIR = Path(__file__).resolve().parent.parent.parent / "models"
 MODEL_NAME = "reranker"
 FEATURES = ("dense", "dense_margin", "dense_rank", "lexical", "lexical_rev", "bigram", "numbers_shared",
             "money_both", "section_overlap", "cites_rec", "kind_commitment", "kind_response", "kind_commentary",
-            "kind_other", "gov", "stance", "log_words", "same_doc")
+            "kind_other", "gov", "stance", "log_words", "same_doc", "key_terms", "action_overlap")
+# The recommendation's rarest words: what it specifically asks for ("windfall tax", "kinship leave").
+KEY_TERMS = 3
 CITES_REC_RE = re.compile(
     r"\bas recommended\b|\brecommendations?\b|\b(?:review|report|inquiry|committee|panel)(?:'s|’s)\s+(?:proposal|call)"
     r"|\bproposals? (?:of|by|from) the\b", re.I)
@@ -95,10 +97,13 @@ def is_gov(seg: Segment) -> bool:
 
 
 def pair_features(rec: Segment, rec_words: Sequence[str], rec_section: set[str], dense: np.ndarray,
-                  lexical: np.ndarray, lexical_rev: np.ndarray, pool: PoolText, sel: np.ndarray) -> np.ndarray:
+                  lexical: np.ndarray, lexical_rev: np.ndarray, pool: PoolText, sel: np.ndarray,
+                  idf: dict[str, float] | None = None, action_words: Sequence[str] = ()) -> np.ndarray:
     """Feature matrix (len(sel) x len(FEATURES)) for ``rec`` against the pool rows ``sel``.
 
-    ``dense``, ``lexical`` and ``lexical_rev`` are already restricted to ``sel``.
+    ``dense``, ``lexical`` and ``lexical_rev`` are already restricted to ``sel``;
+    ``idf`` ranks the recommendation's words for ``key_terms``, and
+    ``action_words`` are the content words of what it asks for.
     """
     n = len(sel)
     if n == 0:
@@ -113,11 +118,16 @@ def pair_features(rec: Segment, rec_words: Sequence[str], rec_section: set[str],
     sect = np.array([len(rec_section & pool.sections[i]) / max(1, len(rec_section | pool.sections[i]))
                      for i in sel], np.float32)
     kinds = pool.kinds[sel]
+    idf = idf or {}
+    key = set(sorted(set(rec_words), key=lambda w: (-idf.get(w, 0.0), w))[:KEY_TERMS])
+    act = set(action_words)
+    keys = np.array([len(key & set(pool.words[i])) / max(1, len(key)) for i in sel], np.float32)
+    acts = np.array([len(act & set(pool.words[i])) / len(act) if act else 0.0 for i in sel], np.float32)
     cols = [dense, dense - dense.max(), 1.0 / (1.0 + rank), lexical, lexical_rev, big, nums,
             (pool.money[sel] & rec_money).astype(np.float32), sect, pool.cites[sel].astype(np.float32),
             *((kinds == k).astype(np.float32) for k in ("commitment", "response", "commentary", "other")),
             pool.gov[sel].astype(np.float32), pool.stance[sel].astype(np.float32), pool.log_words[sel],
-            (pool.doc_ids[sel] == rec.doc_id).astype(np.float32)]
+            (pool.doc_ids[sel] == rec.doc_id).astype(np.float32), keys, acts]
     return np.stack(cols, axis=1).astype(np.float32)
 
 
@@ -142,7 +152,7 @@ def new_model():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    return make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000,
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000,
                                                               random_state=0))
 
 
