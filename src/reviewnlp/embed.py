@@ -5,7 +5,6 @@ from a hub (``HF_HUB_OFFLINE`` is forced before sentence-transformers loads).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -87,35 +86,3 @@ def load_vectors(path: str | Path, expect_model: str | None = None) -> tuple[lis
         raise ModelMismatchError(
             f"{path}: vectors were made with {meta['model_id']}, but this run uses {expect_model}")
     return meta["ids"], np.load(path), meta["model_id"]
-
-
-def text_key(text: str) -> str:
-    """Cache key of a text: SHA-1 of its UTF-8 bytes."""
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
-
-
-def encode_cached(embedder: Embedder, texts: Sequence[str], cache_path: str | Path) -> tuple[np.ndarray, int]:
-    """Embed ``texts``, reusing vectors cached under ``cache_path`` for the same model; return (vectors, new).
-
-    The cache is keyed by content hash, so adding documents embeds only new
-    text, and a cache written by another model is ignored (then replaced).
-    """
-    cache_path = Path(cache_path)
-    keys = [text_key(t) for t in texts]
-    cached: dict[str, np.ndarray] = {}
-    if cache_path.exists() and cache_path.with_suffix(".json").exists():
-        try:
-            ids, vecs, _ = load_vectors(cache_path, expect_model=embedder.model_id)
-            cached = dict(zip(ids, vecs))
-        except ModelMismatchError:
-            cached = {}
-    missing = sorted({k for k in keys if k not in cached})
-    by_key = {k: t for k, t in zip(keys, texts)}
-    if missing:
-        fresh = embedder.encode([by_key[k] for k in missing])
-        cached.update(zip(missing, fresh))
-        order = sorted(cached)
-        save_vectors(cache_path, order, np.stack([cached[k] for k in order]), embedder.model_id)
-    dim = getattr(embedder, "dim", 384)
-    out = np.stack([cached[k] for k in keys]) if keys else np.zeros((0, dim), np.float32)
-    return np.ascontiguousarray(out, dtype=np.float32), len(missing)

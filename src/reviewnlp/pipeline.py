@@ -8,21 +8,23 @@ import platform
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from . import __version__
 from .align import METHOD as ALIGN_METHOD, align
 from .rerank import load as load_reranker
-from .embed import Embedder, default_embedder, encode_cached, load_vectors, save_vectors
+from .batch import Cache, digest, source_hash, extract_settings, run_units
+from .embed import Embedder, default_embedder, load_vectors, save_vectors
+from .progress import Progress
 from .errors import ReviewNLPError
 from .export import EXPORTS, write_alignments
 from .extract import discover, extract_many
 from .index import VectorIndex
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
 from .classify import model_id as classifier_id, reclassify
-from .segment import METHOD as SEGMENT_METHOD, apply_conventions, load_sentencizer, segment_document
+from .segment import METHOD as SEGMENT_METHOD, apply_conventions, segment_document, sentencizer_id
 
 DOCUMENTS = "documents.jsonl"
 SEGMENTS = "segments.jsonl"
@@ -31,7 +33,10 @@ INDEX = "index.faiss"
 ALIGNMENTS = "alignments.jsonl"
 ERRORS = "errors.jsonl"
 MANIFEST = "run.json"
-EMBED_CACHE = "cache/embeddings.npy"
+# Files each corpus-level stage writes: a stage whose key matches is skipped only when they all exist.
+STAGE_FILES = {"outputs": (DOCUMENTS, ERRORS, SEGMENTS), "vectors": (VECTORS, "vectors.json"),
+               "index": (INDEX, INDEX + ".json"), "align": (ALIGNMENTS, "alignments.csv", "alignments.xlsx",
+                                                           "report.html")}
 
 
 def extract_stage(inputs: Sequence[str | Path], out_dir: Path) -> tuple[list[Document], list[FailedFile]]:
@@ -54,15 +59,47 @@ def segment_stage(docs: Sequence[Document], out_dir: Path) -> list[Segment]:
     return segs
 
 
-def embed_stage(segs: Sequence[Segment], out_dir: Path, embedder: Embedder) -> tuple[np.ndarray, int]:
+def embed_stage(segs: Sequence[Segment], out_dir: Path, embedder: Embedder,
+                advance: Callable[..., None] | None = None) -> tuple[np.ndarray, int]:
     """Embed every segment into ``vectors.npy`` (row order = segments order); return (vectors, newly embedded).
 
-    Vectors are cached by text hash in ``cache/embeddings.npy``, so a re-run or
-    a run with added documents embeds only text it has not seen.
+    Vectors are cached per document under ``cache/vectors/`` (key: document,
+    segmentation settings, model), and each document is embedded in its own
+    batches, so a vector never depends on which other documents were in the
+    run: a resumed run gets the same bytes as an uninterrupted one.
     """
-    vecs, new = encode_cached(embedder, [s.text for s in segs], out_dir / EMBED_CACHE)
+    vecs, new = embed_segments(segs, embedder, Cache(out_dir), advance)
     save_vectors(out_dir / VECTORS, [s.seg_id for s in segs], vecs, embedder.model_id)
     return vecs, new
+
+
+def embed_segments(segs: Sequence[Segment], embedder: Embedder, cache: Cache,
+                   advance: Callable[..., None] | None = None) -> tuple[np.ndarray, int]:
+    """Vectors for ``segs`` (grouped by document, in order), from the cache or the embedder."""
+    by_doc: dict[str, list[Segment]] = {}
+    for s in segs:
+        by_doc.setdefault(s.doc_id, []).append(s)
+    parts: dict[str, np.ndarray] = {}
+    new = 0
+    for doc_id, items in by_doc.items():
+        v = cache.get_vectors(doc_id, embedder.model_id, len(items))
+        if v is None:
+            v = embedder.encode([s.text for s in items])
+            cache.put_vectors(doc_id, embedder.model_id, v)
+            new += len(items)
+        parts[doc_id] = v
+        if advance:
+            advance(len(items))
+    dim = getattr(embedder, "dim", 384)
+    if not segs:
+        return np.zeros((0, dim), np.float32), 0
+    offsets: dict[str, int] = {}
+    rows = []
+    for s in segs:
+        i = offsets.get(s.doc_id, 0)
+        rows.append(parts[s.doc_id][i])
+        offsets[s.doc_id] = i + 1
+    return np.ascontiguousarray(np.stack(rows), dtype=np.float32), new
 
 
 def index_stage(segs: Sequence[Segment], vecs: np.ndarray, out_dir: Path, model_id: str) -> VectorIndex:
@@ -117,11 +154,20 @@ def versions() -> dict[str, str]:
     return out
 
 
-def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | None = None) -> dict:
-    """Run every stage over ``inputs`` into ``out_dir``; return the manifest written to ``run.json``."""
+def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | None = None, workers: int = 1,
+        executor: str = "local", progress: Progress | None = None) -> dict:
+    """Run every stage over ``inputs`` into ``out_dir``; return the manifest written to ``run.json``.
+
+    Per-file work (extract, segment) and per-document vectors come from the
+    cache when their content and settings are unchanged; the corpus-level
+    stages (index, align and the exports) are skipped when their inputs are.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     embedder = embedder or default_embedder()
+    progress = progress or Progress(quiet=True)
+    cache = Cache(out_dir)
+    state = cache.state()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
 
@@ -131,15 +177,58 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         return now
 
     t = t0
-    docs, failed = extract_stage(inputs, out_dir)
-    t = lap("extract", t)
-    segs = segment_stage(docs, out_dir)
-    t = lap("segment", t)
-    vecs, newly_embedded = embed_stage(segs, out_dir, embedder)
+    paths = discover(inputs)
+    if not paths:
+        raise ReviewNLPError(f"no input files found in {', '.join(map(str, inputs))}")
+    files = {"done": 0, "cached": 0, "failed": 0}
+
+    def on_unit(u) -> None:
+        files["failed" if u.failure else "cached" if u.cached else "done"] += 1
+        advance(note=f"{Path(u.path).name}{' (cached)' if u.cached else ''}{' FAILED' if u.failure else ''}")
+
+    with progress.stage("extract", len(paths)) as advance:
+        units = run_units(paths, cache, workers, executor, on_unit)
+    docs, failed, segs, seen = [], [], [], set()
+    for u in units:
+        if u.failure:
+            failed.append(u.failure)
+            progress.log(f"error: {u.failure.message}")
+        elif u.doc and u.doc.doc_id not in seen:  # byte-identical files are one document
+            seen.add(u.doc.doc_id)
+            docs.append(u.doc)
+            segs.extend(u.segments)
+    t = lap("extract+segment", t)
+    corpus_key = digest({"units": [[u.path, u.doc.doc_id if u.doc else None, u.failure.cause if u.failure else None]
+                                    for u in units], "segment": cache.skey})
+    keys = {"outputs": corpus_key, "vectors": digest([corpus_key, embedder.model_id])}
+    keys["index"] = digest([keys["vectors"], "flat<200k-ivf"])
+    keys["align"] = digest([keys["vectors"], load_reranker().model_id, ALIGN_METHOD, source_hash(["align.py", "rerank.py",
+                                                                                               "export.py", "report.py"])])
+    redo = {k: state.get(k) != v or not all((out_dir / f).exists() for f in STAGE_FILES[k]) for k, v in keys.items()}
+    if redo["outputs"]:
+        write_jsonl(out_dir / DOCUMENTS, docs)
+        write_jsonl(out_dir / ERRORS, failed)
+        write_jsonl(out_dir / SEGMENTS, segs)
+        cache.set_state(outputs=keys["outputs"])
+    t = lap("write", t)
+    vecs, newly_embedded = None, 0
+    if redo["vectors"] or redo["index"] or redo["align"]:
+        with progress.stage("embed", len(segs), unit="segments") as advance:
+            vecs, newly_embedded = embed_segments(segs, embedder, cache, advance)
+        if redo["vectors"]:
+            save_vectors(out_dir / VECTORS, [s.seg_id for s in segs], vecs, embedder.model_id)
+            cache.set_state(vectors=keys["vectors"])
     t = lap("embed", t)
-    index_stage(segs, vecs, out_dir, embedder.model_id)
+    if redo["index"] and vecs is not None:
+        index_stage(segs, vecs, out_dir, embedder.model_id)
+        cache.set_state(index=keys["index"])
     t = lap("index", t)
-    alignments = align_stage(docs, segs, vecs, out_dir)
+    if redo["align"] and vecs is not None:
+        progress.log("aligning recommendations")
+        alignments = align_stage(docs, segs, vecs, out_dir)
+        cache.set_state(align=keys["align"])
+    else:
+        alignments = list(read_jsonl(out_dir / ALIGNMENTS, Alignment))
     lap("align", t)
     timings["total"] = round(time.perf_counter() - t0, 3)
     statuses: dict[str, int] = {}
@@ -152,9 +241,14 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         "reviewnlp": __version__,
         "inputs": [str(i) for i in inputs],
         "versions": versions(),
-        "models": {"embedding": embedder.model_id, "sentences": load_sentencizer()[1],
+        "models": {"embedding": embedder.model_id, "sentences": sentencizer_id(),
                    "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
                    "alignment": ALIGN_METHOD, "reranker": load_reranker().model_id},
+        "execution": {"executor": executor, "workers": workers},
+        "files": {"total": len(paths), **files},
+        "cache": {"extract_settings": extract_settings(), "segment_settings_key": cache.skey,
+                  "keys": keys, "recomputed": {k: bool(v) for k, v in redo.items()},
+                  "newly_embedded": newly_embedded},
         "counts": {"documents": len(docs), "failed": len(failed), "pages": sum(len(d.pages) for d in docs),
                    "segments": len(segs), "newly_embedded": newly_embedded, "kinds": dict(sorted(kinds.items())),
                    "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},

