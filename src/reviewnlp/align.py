@@ -22,6 +22,7 @@ from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .extract.clean import DATE_RE, first_date
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
+from .status import VERDICT_RE, StatusModel, load as load_status_model
 from .segment import OUTLINE_LABEL_RE
 
 METHOD = "explicit+rerank-v2"
@@ -35,9 +36,6 @@ MAX_GROUP = 6
 CONTENTS_RE = re.compile(r"(?:\.\s?){6,}|…{3,}")
 # Segments apart before an answer block counts as a new run (see _verdict_index).
 RUN_GAP = 6
-VERDICT_RE = re.compile(r"(?i)\b(?:this|the|these|that) recommendations? (?:is|are|was|were|has been|have been)\s+"
-                        r"(?:(?:fully|partly|partially|not)\s+)?(?:accepted|rejected|agreed|noted|implemented)\b"
-                        r"|\b(?:the )?government (?:accepts|agrees|rejects|does not accept|does not agree|notes)\b")
 # Passages, best first, whose stances qualify the status of a retrieved answer.
 STATUS_PASSAGES = 3
 BULLET_START_RE = re.compile(r"\s*(?:[-•*▪◦●]|\(?[a-z0-9]{1,3}[.)])\s")
@@ -141,27 +139,37 @@ def status_for(rec: Segment, resp: Segment, context: Sequence[Segment],
     ``partial``, as do money committed far below money asked and a smaller
     count of the same thing ("two years" against "a five-year framework").
     """
-    stance = stance_of(resp.text)
+    status, cue, _ = _status(rec, resp, context, also)
+    return status, cue
+
+
+def _status(rec: Segment, resp: Segment, context: Sequence[Segment],
+            also: Sequence[Segment]) -> tuple[str, str | None, str]:
+    """(status, cue, rule that decided it): see :func:`status_for`."""
+    stance, method = stance_of(resp.text), "cue"
     if stance is None:
+        method = "context-cue"
         for s in context:
             stance = stance_of(s.text)
             if stance:
                 break
     label, cue = (stance.label, stance.cue) if stance else ("accepted", None)
+    if stance is None:
+        method = "default"
     if label == "accepted":
         asked, given = money_amounts(rec.text), money_amounts(resp.text)
         if asked and given and max(given) < 0.5 * max(asked):
-            return "partial", f"£{max(given):,.0f} against £{max(asked):,.0f}"
+            return "partial", f"£{max(given):,.0f} against £{max(asked):,.0f}", "money"
         want = quantities(rec.text)
         for other in (resp, *also):
             for unit, n in quantities(other.text).items():
                 if unit in want and n < want[unit]:
-                    return "partial", f"{n:g} {unit} against {want[unit]:g}"
+                    return "partial", f"{n:g} {unit} against {want[unit]:g}", "count"
         for other in also:
             st = stance_of(other.text)
             if st and st.label == "partial":
-                return "partial", st.cue
-    return label, cue
+                return "partial", st.cue, "pilot-elsewhere"
+    return label, cue, method
 
 
 def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], cand_rows: dict[str, list[int]],
@@ -489,10 +497,11 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     falls below the calibrated threshold is a gap.
     """
     reranker = reranker or load_reranker()
+    status_model = load_status_model()
     ctx = prepare(docs, segments, vectors, row_of)
     out = []
     for rec in ctx.recommendations():
-        al = _align_one(ctx, rec, reranker)
+        al = _align_one(ctx, rec, reranker, status_model)
         doc = ctx.docs.get(rec.doc_id)
         if doc is not None and rec.footnotes:
             notes = doc.footnotes_in(rec.start, rec.end)
@@ -502,7 +511,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     return out
 
 
-def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment:
+def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker, status_model: StatusModel) -> Alignment:
     base = dict(recommendation_text=rec.text, rec_id=rec.seg_id, rec_doc_id=rec.doc_id, rec_page=rec.page,
                 rec_start=rec.start, rec_end=rec.end, body=rec.body, label=rec.label,
                 method=f"{METHOD}+{reranker.model_id}")
@@ -533,14 +542,15 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment
     responses = tuple({"seg_id": s.seg_id, "doc_id": s.doc_id, "page": s.page, "start": s.start, "end": s.end,
                        "probability": round(float(prob[i]), 4), "coverage": round(float(c.lexical[i]), 4)}
                       for s, i in zip(passages[:MAX_RESPONSES], keep[:MAX_RESPONSES]))
-    verdict = resp
-    also = [] if match == "explicit" else [ctx.cands[c.sel[i]] for i in keep[1:STATUS_PASSAGES] if ctx.pool.gov[c.sel[i]]]
-    status, cue = status_for(rec, verdict, _context(ctx, verdict), also)
+    also = [] if match == "explicit" else [ctx.cands[c.sel[i]] for i in keep[1:STATUS_PASSAGES]
+                                           if ctx.pool.gov[c.sel[i]]]
+    status, cue, how = _status(rec, resp, _context(ctx, resp), also)
     p = float(prob[keep[0]])
     return Alignment(status=status, response_text=resp.text, response_id=resp.seg_id,
                      response_doc_id=resp.doc_id, response_page=resp.page, response_start=resp.start,
                      response_end=resp.end, score=round(p, 4), confidence=round(p, 3), cue=cue, candidates=top,
-                     match=match, responses=responses, **base)
+                     match=match, responses=responses, status_confidence=status_model.confidence(resp.text, status),
+                     status_method=f"{how}+{status_model.model_id}", **base)
 
 
 def _verdict_index(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> int:
