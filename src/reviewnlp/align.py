@@ -303,9 +303,11 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
                      docs: dict[str, Document]) -> dict[str, set[str]]:
     """Map each original recommendation to the passages that structure says answer it.
 
-    A passage printed after a reprint of the recommendation (until the next
-    recommendation) answers the original; in a document titled as a response,
-    a passage after a recommendation it states itself answers that one.
+    A passage printed after a reprint of the recommendation in another
+    document (until the next recommendation) answers the original; in a
+    document titled as a response, a passage after a recommendation it states
+    itself answers that one.  A report's closing list repeating its own
+    recommendations is not an answer block.
     """
     blocks: dict[str, set[str]] = {}
     current: dict[str, list[str]] = {}
@@ -314,7 +316,11 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
         if s.kind == "recommendation" and not _is_contents(s):
             if answered.get(s.doc_id, True) or len(current[s.doc_id]) >= MAX_GROUP:
                 current[s.doc_id], answered[s.doc_id] = [], False
-            original = quotes.get(s.seg_id) or (s.seg_id if _titled_response(docs.get(s.doc_id)) else None)
+            original = quotes.get(s.seg_id)
+            if original and original.rsplit(":", 1)[0] == s.doc_id:
+                original = None  # a report repeating its own recommendation in a closing list is no answer
+            if original is None and _titled_response(docs.get(s.doc_id)):
+                original = s.seg_id
             if original:
                 current[s.doc_id].append(original)
         elif _is_candidate(s):
