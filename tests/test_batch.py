@@ -159,3 +159,18 @@ def test_progress_is_plain_lines_without_a_terminal_and_bars_with_one():
     with Progress(stream=bars, rich=True).stage("embed", 10, unit="segments") as advance:
         advance(10, note="doc")
     assert "embed" in bars.getvalue() and "10/10" in bars.getvalue()
+
+
+def test_a_new_reranker_recomputes_only_the_alignment(tmp_path, monkeypatch):
+    import dataclasses
+
+    from reviewnlp import pipeline
+    from reviewnlp.rerank import load
+
+    src, out = _inputs(tmp_path), tmp_path / "out"
+    run([src], out, embedder=HashingEmbedder())
+    other = dataclasses.replace(load(), model_id="reranker-test-other")
+    monkeypatch.setattr(pipeline, "load_reranker", lambda: other)
+    m = run([src], out, embedder=HashingEmbedder())
+    assert m["cache"]["recomputed"] == {"outputs": False, "vectors": False, "index": False, "align": True}
+    assert m["files"]["cached"] == 3 and m["counts"]["newly_embedded"] == 0
