@@ -1,7 +1,6 @@
 """Batch runs: caches, resume after kill -9, parallel and Ray executors, bad folders, progress output."""
 import io
 import json
-import os
 import shutil
 import signal
 import subprocess

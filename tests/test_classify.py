@@ -1,6 +1,5 @@
 """The trained segment classifier: reproducible from the repo's data, and safe on the dev briefing."""
 import json
-from pathlib import Path
 
 import pytest
 

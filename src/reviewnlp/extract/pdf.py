@@ -18,7 +18,7 @@ import pypdfium2.raw as pdfium_c
 from ..errors import ExtractionError
 from ..records import Document
 from .build import MARK_CLOSE, MARK_OPEN, DocumentBuilder
-from .clean import (BULLET_RE, RECO_HEAD_RE, TERMINAL_RE, find_furniture, is_print_furniture, reflow,
+from .clean import (BULLET_RE, TERMINAL_RE, find_furniture, is_print_furniture, reflow,
                     strip_furniture)
 from .layout import (Line, body_height, lift_markers, merge_number_lines, order_columns, parse_footnotes,
                      split_footnotes)

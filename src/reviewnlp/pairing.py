@@ -1,0 +1,193 @@
+"""Which documents answer which, and which recommendations are reprints of others.
+
+A document's recommendations are answered by partner documents (a response,
+or the briefing itself); a recommendation repeated in a closing list, or
+reprinted in a response (verbatim, or under the same number), is folded
+into the original.  Pure functions over records and vector arrays.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .extract.clean import DATE_RE, first_date
+from .records import Document, Segment
+from .segment import OUTLINE_LABEL_RE
+
+# Document pairing (see document_partners) and near-verbatim reprint detection.
+PARTNER_MARGIN = 0.05
+PARTNER_LIFT = 0.05
+QUOTE_THRESHOLD = 0.9
+
+PUBLICATION_RE = re.compile(r"\b(?:publish|published|publication|statement|response|responded|report)\b", re.I)
+
+
+
+
+def segment_dates(doc: Document, segs: Sequence[Segment]) -> dict[str, str | None]:
+    """Date each segment by the latest publication-like date stated before it in its document.
+
+    A briefing reports several documents in turn ("On 25 May 2023, the Lords
+    committee published ..."), so the running date tracks which one a passage
+    belongs to; a plain report falls back to its own date.
+    """
+    marks: list[tuple[int, str]] = []
+    for m in DATE_RE.finditer(doc.text):
+        window = doc.text[max(0, m.start() - 150): m.end() + 150]
+        if PUBLICATION_RE.search(window):
+            iso = first_date(m.group(0))
+            if iso:
+                marks.append((m.start(), iso))
+    out: dict[str, str | None] = {}
+    i, current = 0, doc.date
+    for s in sorted(segs, key=lambda s: s.start):
+        while i < len(marks) and marks[i][0] < s.end:
+            current = marks[i][1]
+            i += 1
+        out[s.seg_id] = current
+    return out
+
+
+def label_key(label: str | None) -> str | None:
+    """The recommendation number a label names, comparable across documents.
+
+    "Recommendation 4a i" and an outline label "4a i" give "4a i", and a
+    chapter paragraph number ("8.3") gives itself; a bare paragraph number
+    ("16") is too common to match on and gives None.
+    """
+    if not label:
+        return None
+    if label.startswith("Recommendation "):
+        return label[len("Recommendation "):]
+    return label if OUTLINE_LABEL_RE.fullmatch(label) or re.fullmatch(r"\d{1,2}\.\d{1,2}", label) else None
+
+
+def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], cand_rows: dict[str, list[int]],
+                      vectors: np.ndarray, docs: dict[str, Document] | None = None,
+                      margin: float = PARTNER_MARGIN, lift: float = PARTNER_LIFT) -> dict[str, list[str]]:
+    """For each document with recommendations, the documents whose statements may answer them.
+
+    Affinity of (d, j) is the mean, over d's recommendations, of the best cosine
+    to j's government statements, minus j's mean affinity to the other
+    documents: a long response full of generic government language is close to
+    everything, and only what rises above that says j answers d.  Partners are
+    within ``margin`` of d's best centred affinity and at least ``lift`` above
+    zero.  Fewer than four documents with recommendations are compared raw.
+    d's own statements count unless a partner is a response to d (dated
+    later, or titled as a response): then they are background.
+    """
+    docs = docs or {}
+    rec_docs = [d for d in doc_ids if rec_rows.get(d)]
+    cand_docs = [j for j in doc_ids if cand_rows.get(j)]
+    raw = {(d, j): float(np.mean(np.max(vectors[rec_rows[d]] @ vectors[cand_rows[j]].T, axis=1)))
+           for d in rec_docs for j in cand_docs}
+    out: dict[str, list[str]] = {}
+    for d in rec_docs:
+        centred = {}
+        for j in cand_docs:
+            others = [raw[(e, j)] for e in rec_docs if e not in (d, j)]
+            # Centring needs a few other documents to say what "generic" looks like; with fewer, raw
+            # affinities compare fairly and centring one column but not another would not.
+            centred[j] = raw[(d, j)] - (float(np.mean(others)) if len(rec_docs) >= 4 else 0.0)
+        if not centred:
+            out[d] = []
+            continue
+        best = max(centred.values())
+        close = [j for j, a in centred.items() if a >= best - margin and a >= lift]
+        responders = [j for j in close if j != d and responds_to(docs.get(j), docs.get(d))]
+        out[d] = sorted(set(close) - ({d} if responders else set())) or [max(centred, key=centred.get)]
+    return out
+
+
+RESPONSE_TITLE_RE = re.compile(r"\b(?:response|reply|responds|decision)\b", re.I)
+RESPONSE_ONLY_RE = re.compile(r"\b(?:response|reply)\b", re.I)
+
+
+def responds_to(j: Document | None, d: Document | None) -> bool:
+    """True when document ``j`` is a response to ``d``: it is dated later, or only it is titled as a response."""
+    if j is None or d is None:
+        return False
+    if j.date and d.date and j.date != d.date:
+        return j.date > d.date
+    titled = lambda doc: bool(RESPONSE_TITLE_RE.search(f"{doc.title} {Path(doc.path).name}"))
+    return titled(j) and not titled(d)
+
+
+def find_quotes(recs: Sequence[Segment], vectors: np.ndarray, row_of: dict[str, int],
+                partners: dict[str, list[str]], doc_dates: dict[str, str | None] | None = None,
+                threshold: float = QUOTE_THRESHOLD) -> dict[str, str]:
+    """Map recommendations that merely repeat another recommendation to the original.
+
+    A report often repeats its recommendations in a closing list, and a
+    response document reprints each one before answering it; a repeat is an
+    anchor for the answer, not a second recommendation.  Repeats inside one
+    document point to the first occurrence; reprints in a partner document
+    point to that first occurrence too.  The original lives in the earlier
+    document (by date; without dates, the one with more recommendations).
+    """
+    doc_dates = doc_dates or {}
+    by_doc: dict[str, list[Segment]] = {}
+    for r in recs:
+        by_doc.setdefault(r.doc_id, []).append(r)
+    quotes: dict[str, str] = {}
+    for d, items in by_doc.items():
+        v = vectors[[row_of[r.seg_id] for r in items]]
+        sim = v @ v.T
+        for i in range(1, len(items)):
+            j = int(np.argmax(sim[i, :i]))
+            if sim[i, j] >= threshold:
+                quotes[items[i].seg_id] = quotes.get(items[j].seg_id, items[j].seg_id)
+    for d, partner_docs in partners.items():
+        originals = [r for r in by_doc.get(d, []) if r.seg_id not in quotes]
+        for j in partner_docs:
+            if j == d or not by_doc.get(j) or not originals or not _earlier(d, j, doc_dates, by_doc):
+                continue
+            orig = vectors[[row_of[r.seg_id] for r in originals]]
+            copies = by_doc[j]
+            sim = vectors[[row_of[r.seg_id] for r in copies]] @ orig.T
+            for qi, q in enumerate(copies):
+                oi = int(np.argmax(sim[qi]))
+                if sim[qi, oi] >= threshold:
+                    quotes[q.seg_id] = originals[oi].seg_id
+    return quotes
+
+
+def _earlier(d: str, j: str, dates: dict[str, str | None], by_doc: dict[str, list[Segment]]) -> bool:
+    """True when document ``d`` holds the originals that ``j`` reprints."""
+    dd, dj = dates.get(d), dates.get(j)
+    if dd and dj and dd != dj:
+        return dd < dj
+    return (len(by_doc.get(d, [])), d) > (len(by_doc.get(j, [])), j)
+
+
+def titled_response(doc: Document | None) -> bool:
+    """True when the document's title or file name says it is a response or reply."""
+    return doc is not None and bool(RESPONSE_ONLY_RE.search(f"{doc.title} {Path(doc.path).name}"))
+
+
+def label_quotes(recs: Sequence[Segment], quotes: dict[str, str], docs: dict[str, Document]) -> dict[str, str]:
+    """Fold a response document's numbered recommendations into the report's by number.
+
+    A response reprints "Recommendation 7" in its own words (abridged or
+    paraphrased), so cosine misses it; the number does not.  Only documents
+    that respond to the report (see ``responds_to``) fold, and only numbers
+    that name exactly one original.
+    """
+    by_key: dict[tuple[str, str], list[Segment]] = {}
+    for r in recs:
+        key = label_key(r.label)
+        if key and r.seg_id not in quotes:
+            by_key.setdefault((r.doc_id, key), []).append(r)
+    out: dict[str, str] = {}
+    for r in recs:
+        key = label_key(r.label)
+        if not key or r.seg_id in quotes:
+            continue
+        originals = [o for (d, k), items in by_key.items() if k == key and d != r.doc_id
+                     and responds_to(docs.get(r.doc_id), docs.get(d)) for o in items]
+        if len({o.doc_id for o in originals}) == 1 and len(originals) >= 1:
+            out[r.seg_id] = originals[0].seg_id
+    return out
