@@ -15,8 +15,6 @@ model would learn nothing else.  They stay explicit rules in :mod:`reviewnlp.ali
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import re
 from dataclasses import dataclass
@@ -28,9 +26,9 @@ import numpy as np
 
 from .cues import GOV_VOICE_RE, money_amounts, stance_of
 from .errors import ReviewNLPError
+from .modelstore import MODEL_DIR, load_blob, save_blob
 from .records import Segment
 
-MODEL_DIR = Path(__file__).resolve().parent.parent.parent / "models"
 MODEL_NAME = "reranker"
 FEATURES = ("dense", "dense_margin", "dense_rank", "lexical", "lexical_rev", "bigram", "numbers_shared",
             "money_both", "section_overlap", "cites_rec", "kind_commitment", "kind_response", "kind_commentary",
@@ -174,27 +172,15 @@ def gap_threshold(answered: Sequence[float], unanswered: Sequence[float]) -> flo
 
 def save(model, threshold: float, card: dict, model_dir: Path = MODEL_DIR) -> str:
     """Write ``reranker.joblib`` and its JSON card; return the model id."""
-    import joblib
-
-    model_dir.mkdir(parents=True, exist_ok=True)
-    path = model_dir / f"{MODEL_NAME}.joblib"
-    joblib.dump({"model": model, "threshold": threshold, "features": FEATURES}, path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    card = {**card, "model_id": f"{MODEL_NAME}-{digest}", "features": list(FEATURES), "threshold": threshold}
-    (model_dir / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=2) + "\n")
-    return card["model_id"]
+    blob = {"model": model, "threshold": threshold, "features": FEATURES}
+    return save_blob(MODEL_NAME, blob, {**card, "features": list(FEATURES), "threshold": threshold}, model_dir)
 
 
 @lru_cache(maxsize=2)
 def load(model_dir: Path = MODEL_DIR) -> Reranker:
     """Load the shipped reranker; fail clearly when it is missing or built for other features."""
-    import joblib
-
-    path = model_dir / f"{MODEL_NAME}.joblib"
-    if not path.exists():
-        raise ReviewNLPError(f"{path}: reranker model not found; run scripts/train_reranker.py")
-    blob = joblib.load(path)
+    blob, model_id = load_blob(MODEL_NAME, "scripts/train_reranker.py", model_dir)
     if tuple(blob["features"]) != FEATURES:
-        raise ReviewNLPError(f"{path}: built for other pair features; run scripts/train_reranker.py")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    return Reranker(blob["model"], float(blob["threshold"]), f"{MODEL_NAME}-{digest}")
+        raise ReviewNLPError(f"{model_dir / MODEL_NAME}.joblib: built for other pair features; "
+                             "run scripts/train_reranker.py")
+    return Reranker(blob["model"], float(blob["threshold"]), model_id)

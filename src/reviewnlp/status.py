@@ -11,8 +11,6 @@ labels of ``data/labelled_segments.jsonl``; the dev-gold briefing is left out.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .cues import stance_of
-from .errors import ReviewNLPError
+from .modelstore import MODEL_DIR, load_blob, save_blob
 
-MODEL_DIR = Path(__file__).resolve().parent.parent.parent / "models"
 MODEL_NAME = "status"
 CLASSES = ("accepted", "partial", "deferred", "rejected", "none")
 STATUSES = CLASSES[:4]
@@ -101,28 +98,16 @@ def decide(text: str, model: StatusModel | None = None) -> tuple[str, str | None
     return label, cue, model.confidence(text, label), method
 
 
-def save(model, card: dict, model_dir: Path = MODEL_DIR) -> str:
-    """Write ``status.joblib`` and its card; return the model id."""
-    import joblib
-
-    path = model_dir / f"{MODEL_NAME}.joblib"
-    joblib.dump(model, path)  # {"model": fitted pipeline, "platt": (a, b)}
-    card = {**card, "model_id": f"{MODEL_NAME}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"}
-    (model_dir / f"{MODEL_NAME}.json").write_text(json.dumps(card, indent=2) + "\n")
-    return card["model_id"]
+def save(blob: dict, card: dict, model_dir: Path = MODEL_DIR) -> str:
+    """Write ``status.joblib`` ({"model": fitted pipeline, "platt": (a, b)}) and its card; return the model id."""
+    return save_blob(MODEL_NAME, blob, card, model_dir)
 
 
 @lru_cache(maxsize=2)
 def load(model_dir: Path = MODEL_DIR) -> StatusModel:
     """Load the shipped stance model."""
-    import joblib
-
-    path = model_dir / f"{MODEL_NAME}.joblib"
-    if not path.exists():
-        raise ReviewNLPError(f"{path}: status model not found; run scripts/train_status.py")
-    blob = joblib.load(path)
-    return StatusModel(blob["model"], tuple(blob["platt"]),
-                       f"{MODEL_NAME}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}")
+    blob, model_id = load_blob(MODEL_NAME, "scripts/train_status.py", model_dir)
+    return StatusModel(blob["model"], tuple(blob["platt"]), model_id)
 
 
 def class_report(y_true, y_pred) -> dict:
