@@ -38,6 +38,9 @@ MAX_GROUP = 6
 CONTENTS_RE = re.compile(r"(?:\.\s?){6,}|…{3,}")
 # Segments apart before an answer block counts as a new run (see _verdict_index).
 RUN_GAP = 6
+# Retrieval before reranking: candidates kept per recommendation, and the first-stage mix.
+POOL_K = 1000
+DENSE_WEIGHT = 0.75
 # Passages, best first, whose stances qualify the status of a retrieved answer.
 STATUS_PASSAGES = 3
 BULLET_START_RE = re.compile(r"\s*(?:[-•*▪◦●]|\(?[a-z0-9]{1,3}[.)])\s")
@@ -214,6 +217,14 @@ class AlignContext:
     pool: PoolText
     idf: dict[str, float]
     index_of: dict[str, int]
+    # Arrays over candidates, so each recommendation's pool is found without a Python loop.
+    cand_doc: np.ndarray        # document id (object)
+    cand_date: np.ndarray       # running publication date, "" when unknown
+    cand_index: dict[str, int]  # seg_id -> candidate row
+    label_cands: dict[str, np.ndarray]  # recommendation number -> candidate rows printed under it
+    label_docs: dict[str, set[str]]     # recommendation number -> documents that print answers under it
+    terms: object               # scipy CSR, candidates x vocabulary, 1 where the word occurs
+    vocab: dict[str, int]
 
     def recommendations(self) -> list[Segment]:
         """The original recommendations: one row each (reprints and repeats fold into them)."""
@@ -247,10 +258,37 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     n = max(1, len(cands))
     idf = {w: math.log(1 + n / c) for w, c in df.items()}
     pool = pool_text(cands, words, [_section_words(s.section) for s in cands], [gov[i] for i in keep])
-    return AlignContext(segments, vectors, row_of, doc_by_id, dates, _answer_labels(segments), partners, quotes,
+    answer_label = _answer_labels(segments)
+    label_rows: dict[str, list[int]] = {}
+    label_docs: dict[str, set[str]] = {}
+    for i, s in enumerate(cands):
+        for lab in answer_label.get(s.seg_id, ()):
+            label_rows.setdefault(lab, []).append(i)
+    for s in segments:
+        for lab in answer_label.get(s.seg_id, ()):
+            label_docs.setdefault(lab, set()).add(s.doc_id)
+    vocab = {w: j for j, w in enumerate(sorted(df))}
+    return AlignContext(segments, vectors, row_of, doc_by_id, dates, answer_label, partners, quotes,
                         explicit_answers(segments, quotes, doc_by_id), cands,
                         np.array([row_of[s.seg_id] for s in cands], dtype=np.int64), pool, idf,
-                        {s.seg_id: i for i, s in enumerate(segments)})
+                        {s.seg_id: i for i, s in enumerate(segments)},
+                        np.array([s.doc_id for s in cands], dtype=object),
+                        np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
+                        {s.seg_id: i for i, s in enumerate(cands)},
+                        {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
+                        _term_matrix(words, vocab), vocab)
+
+
+def _term_matrix(words: Sequence[list[str]], vocab: dict[str, int]):
+    """Binary candidates x vocabulary matrix (CSR)."""
+    from scipy.sparse import csr_matrix
+
+    rows, cols = [], []
+    for i, ws in enumerate(words):
+        for j in sorted({vocab[w] for w in ws}):
+            rows.append(i)
+            cols.append(j)
+    return csr_matrix((np.ones(len(rows), np.float64), (rows, cols)), shape=(len(words), len(vocab)))
 
 
 @dataclass
@@ -268,37 +306,60 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
     """Passages of the recommendation's partner documents that may answer it, with their pair features.
 
     Passages dated before the recommendation are dropped: a response cannot
-    predate what it answers.
+    predate what it answers; so are near-copies of it (a reprint is no
+    answer).  Retrieval keeps the explicit matches and the ``POOL_K`` best by
+    ``0.75 x cosine + 0.25 x IDF word overlap``; only those get the full pair
+    features the reranker reads.
     """
-    allowed = set(ctx.partners.get(rec.doc_id, [rec.doc_id]))
-    rec_date = ctx.dates.get(rec.seg_id)
+    allowed = sorted(set(ctx.partners.get(rec.doc_id, [rec.doc_id])))
+    n = len(ctx.cands)
+    mask = np.isin(ctx.cand_doc, allowed) if n else np.zeros(0, bool)
+    exp = np.zeros(n, bool)
+    for sid in ctx.explicit.get(rec.seg_id, ()):
+        exp[ctx.cand_index[sid]] = True
     key = _answered_key(ctx, label_key(rec.label), rec.doc_id)
-    exp = ctx.explicit.get(rec.seg_id, set())
-    sel, explicit = [], []
-    for i, s in enumerate(ctx.cands):
-        is_exp = s.seg_id in exp or (key is not None and s.doc_id != rec.doc_id
-                                     and key in ctx.answer_label.get(s.seg_id, ()) and s.doc_id in allowed)
-        if not is_exp and s.doc_id not in allowed:
-            continue
-        d = ctx.dates.get(s.seg_id)
-        if rec_date and d and d < rec_date:
-            continue
-        sel.append(i)
-        explicit.append(is_exp)
-    idx = np.array(sel, dtype=np.int64)
+    if key is not None and key in ctx.label_cands:
+        rows = ctx.label_cands[key]
+        rows = rows[(ctx.cand_doc[rows] != rec.doc_id) & np.isin(ctx.cand_doc[rows], allowed)]
+        exp[rows] = True
+    mask |= exp
+    rec_date = ctx.dates.get(rec.seg_id)
+    if rec_date:
+        mask &= ~((ctx.cand_date != "") & (ctx.cand_date < rec_date))
+    idx = np.flatnonzero(mask)
     rec_vec = ctx.vectors[ctx.row_of[rec.seg_id]]
-    dense = ctx.vectors[ctx.cand_rows[idx]] @ rec_vec if len(idx) else np.zeros(0, np.float32)
+    dense = (ctx.vectors[ctx.cand_rows[idx]] @ rec_vec).astype(np.float32) if len(idx) else np.zeros(0, np.float32)
     # A passage that repeats the recommendation (a reprint's continuation) is not its answer.
     fresh = dense < QUOTE_THRESHOLD
-    idx, dense, explicit = idx[fresh], dense[fresh], [e for e, f in zip(explicit, fresh) if f]
+    idx, dense = idx[fresh], dense[fresh]
     rec_words = content_words(rec.text)
+    lex = _lexical(ctx, rec_words, idx)
+    if len(idx) > POOL_K:
+        first = DENSE_WEIGHT * dense + (1 - DENSE_WEIGHT) * lex
+        top = np.argsort(-first, kind="stable")[:POOL_K]
+        keep = np.zeros(len(idx), bool)
+        keep[top] = True
+        keep |= exp[idx]
+        idx, dense, lex = idx[keep], dense[keep], lex[keep]
     words = [ctx.pool.words[i] for i in idx]
-    lex = lexical_scores(rec_words, words, ctx.idf)
     rset = set(rec_words)
     lex_rev = np.array([_share(w, rset, ctx.idf) for w in words], dtype=np.float32)
-    feats = pair_features(rec, rec_words, _section_words(rec.section), dense.astype(np.float32), lex, lex_rev,
+    feats = pair_features(rec, rec_words, _section_words(rec.section), dense, lex, lex_rev,
                           ctx.pool, idx, ctx.idf, content_words(rec.action or ""))
-    return Candidates(idx, dense, lex, np.array(explicit, dtype=bool), feats)
+    return Candidates(idx, dense, lex, exp[idx], feats)
+
+
+def _lexical(ctx: AlignContext, rec_words: Sequence[str], idx: np.ndarray) -> np.ndarray:
+    """:func:`lexical_scores` of ``rec_words`` against candidate rows ``idx``, as one sparse product."""
+    qset = set(rec_words)
+    total = sum(ctx.idf.get(w, 1.0) for w in qset) or 1.0
+    q = np.zeros(len(ctx.vocab))
+    for w in qset:
+        if w in ctx.vocab:
+            q[ctx.vocab[w]] = ctx.idf[w]
+    if not len(idx):
+        return np.zeros(0, np.float32)
+    return (np.asarray(ctx.terms[idx] @ q).ravel() / total).astype(np.float32)  # type: ignore[index]
 
 
 def _answered_key(ctx: AlignContext, key: str | None, rec_doc: str) -> str | None:
@@ -308,8 +369,7 @@ def _answered_key(ctx: AlignContext, key: str | None, rec_doc: str) -> str | Non
     "6a i", "6a ii"; the items then share the parent's answer.
     """
     while key:
-        if any(key in labs and ctx.segments[ctx.index_of[sid]].doc_id != rec_doc
-               for sid, labs in ctx.answer_label.items()):
+        if ctx.label_docs.get(key, set()) - {rec_doc}:
             return key
         parent = re.sub(r"(?: [ivx]+|[a-z])$", "", key)
         key = parent if parent != key else None

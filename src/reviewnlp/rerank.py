@@ -155,19 +155,29 @@ def new_model():
 
 
 def gap_threshold(answered: Sequence[float], unanswered: Sequence[float]) -> float:
-    """The probability cut that best separates answered from unanswered recommendations.
+    """The probability cut that gets the most recommendations right.
 
-    ``answered`` holds each recommendation's best probability among its true
-    answers; ``unanswered`` its best among the other passages, as if the
-    answer were missing.  The cut maximises balanced accuracy; ties take the
-    midpoint of the widest run of equally good cuts.
+    ``answered`` holds the best probability of each recommendation whose best
+    passage is a true answer (kept, it is right); ``unanswered`` the best
+    probability of each true gap (cut, it is right).  Answered
+    recommendations whose best passage is wrong are wrong either way and are
+    not passed.  The cut maximises the count right; ties take the midpoint of
+    the widest run of equally good cuts.
     """
     a, u = np.asarray(answered, float), np.asarray(unanswered, float)
     cuts = np.unique(np.concatenate([a, u, [0.0, 1.0]]))
     mids = (cuts[:-1] + cuts[1:]) / 2
-    acc = np.array([((a >= t).mean() + (u < t).mean()) / 2 for t in mids])
-    best = np.flatnonzero(acc >= acc.max() - 1e-9)
-    return float((mids[best[0]] + mids[best[-1]]) / 2)
+    right = np.array([(a >= t).sum() + (u < t).sum() for t in mids])
+    best = np.flatnonzero(right == right.max())
+    # The widest run of consecutive optimal cuts, then its middle.
+    runs, start = [], best[0]
+    for x, y in zip(best, best[1:]):
+        if y != x + 1:
+            runs.append((start, x))
+            start = y
+    runs.append((start, best[-1]))
+    lo, hi = max(runs, key=lambda r: (cuts[r[1] + 1] - cuts[r[0]], -r[0]))
+    return float((cuts[lo] + cuts[hi + 1]) / 2)
 
 
 def save(model, threshold: float, card: dict, model_dir: Path = MODEL_DIR) -> str:
