@@ -222,7 +222,8 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
     if executor not in EXECUTORS:
         raise ReviewNLPError(f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}")
     results: list[Unit | None] = [None] * len(paths)
-    todo: list[tuple[int, str, bytes, str]] = []
+    # Only the hash is kept: a folder of large PDFs is never held in memory at once.
+    todo: list[tuple[int, str, str]] = []
     for i, p in enumerate(paths):
         data, err = _read(p)
         if data is None:
@@ -231,12 +232,13 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
             _report(on_done, results[i])
             continue
         h = content_hash(data)
+        del data
         hit = cache.get_unit(str(p), h)
         if hit is not None:
             results[i] = hit
             _report(on_done, hit)
         else:
-            todo.append((i, str(p), data, h))
+            todo.append((i, str(p), h))
 
     def finish(i: int, h: str, blob: dict) -> None:
         unit = _unit_from_blob(str(paths[i]), blob)
@@ -254,28 +256,27 @@ def _report(on_done: Callable[[Unit], None] | None, unit: Unit | None) -> None:
         on_done(unit)
 
 
-def _execute(todo: list[tuple[int, str, bytes, str]], workers: int,
-             executor: str) -> Iterator[tuple[int, str, dict]]:
+def _execute(todo: list[tuple[int, str, str]], workers: int, executor: str) -> Iterator[tuple[int, str, dict]]:
     """Yield (index, content hash, blob) as units finish."""
     if not todo:
         return
     if executor == "ray":
         yield from _execute_ray(todo, workers)
     elif workers <= 1:
-        for i, path, _data, h in todo:
+        for i, path, h in todo:
             yield i, h, process_file(path)
     else:
         import multiprocessing as mp
 
         # "spawn": a forked copy of a process that has loaded torch or spaCy threads is not safe.
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(process_file, path): (i, h) for i, path, _data, h in todo}
+            futures = {pool.submit(process_file, path): (i, h) for i, path, h in todo}
             for fut in as_completed(futures):
                 i, h = futures[fut]
                 yield i, h, fut.result()
 
 
-def _execute_ray(todo: list[tuple[int, str, bytes, str]], workers: int) -> Iterator[tuple[int, str, dict]]:
+def _execute_ray(todo: list[tuple[int, str, str]], workers: int) -> Iterator[tuple[int, str, dict]]:
     try:
         import ray
     except ImportError as exc:
@@ -287,12 +288,22 @@ def _execute_ray(todo: list[tuple[int, str, bytes, str]], workers: int) -> Itera
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False, **kwargs)
     try:
         remote = ray.remote(process_file)
-        refs = {remote.remote(path, data): (i, h) for i, path, data, h in todo}
-        pending = list(refs)
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
+        queue = list(todo)
+        refs: dict = {}
+        # A bounded number of files in flight keeps their bytes out of the object store until needed.
+        limit = max(2, 2 * workers)
+        while queue or refs:
+            while queue and len(refs) < limit:
+                i, path, h = queue.pop(0)
+                data, err = _read(Path(path))
+                if data is None:
+                    yield i, h, {"document": None, "segments": [], "failure": FailedFile(
+                        path=path, stage="extract", cause="unreadable", message=err or path).to_dict()}
+                    continue
+                refs[remote.remote(path, data)] = (i, h)
+            done, _ = ray.wait(list(refs), num_returns=1)
             for ref in done:
-                i, h = refs[ref]
+                i, h = refs.pop(ref)
                 yield i, h, ray.get(ref)
     finally:
         if started:
