@@ -31,11 +31,15 @@ def _doc(paras, doc_id):
     return b.build(doc_id, f"{doc_id}.txt", "test")
 
 
-def _run(fake_embedder, response=RESPONSE):
-    docs = [_doc(REPORT, "report"), _doc(response, "response")]
+def _align(fake_embedder, report, response, names=("report", "response")):
+    docs = [_doc(report, names[0]), _doc(response, names[1])]
     segs = [s for d in docs for s in segment_document(d)]
     vecs = fake_embedder.encode([s.text for s in segs])
-    return {a.recommendation_text: a for a in align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})}
+    return align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+
+
+def _run(fake_embedder, response=RESPONSE):
+    return {a.recommendation_text: a for a in _align(fake_embedder, REPORT, response)}
 
 
 def test_statuses_and_gaps(fake_embedder):
@@ -155,10 +159,7 @@ NUMBERED_RESPONSE = [
 
 
 def test_numbered_reprints_fold_by_number_and_their_answers_are_explicit(fake_embedder):
-    docs = [_doc(NUMBERED_REPORT, "inq"), _doc(NUMBERED_RESPONSE, "resp")]
-    segs = [s for d in docs for s in segment_document(d)]
-    vecs = fake_embedder.encode([s.text for s in segs])
-    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    rows = _align(fake_embedder, NUMBERED_REPORT, NUMBERED_RESPONSE, ("inq", "resp"))
     # The paraphrased reprints are not rows of their own: two recommendations, two rows.
     assert [a.rec_doc_id for a in rows] == ["inq", "inq"]
     first, second = rows
@@ -175,10 +176,7 @@ def test_one_passage_can_answer_several_recommendations(fake_embedder):
     response = RESPONSE[:3] + [
         ("• Provide £27 million for regional fostering recruitment hubs and a national recruitment campaign for "
          "foster carers.", None)]
-    docs = [_doc(report, "report"), _doc(response, "response")]
-    segs = [s for d in docs for s in segment_document(d)]
-    vecs = fake_embedder.encode([s.text for s in segs])
-    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    rows = _align(fake_embedder, report, response)
     answered = [a for a in rows if a.response_text and "£27 million" in a.response_text]
     assert len(answered) == 2
     assert all(a.responses and a.responses[0]["seg_id"] == a.response_id for a in answered)
@@ -197,10 +195,7 @@ GROUPED_RESPONSE = [
 
 
 def test_a_run_of_numbers_shares_the_answer_that_follows_and_contents_lines_are_skipped(fake_embedder):
-    docs = [_doc(NUMBERED_REPORT, "inq"), _doc(GROUPED_RESPONSE, "resp")]
-    segs = [s for d in docs for s in segment_document(d)]
-    vecs = fake_embedder.encode([s.text for s in segs])
-    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    rows = _align(fake_embedder, NUMBERED_REPORT, GROUPED_RESPONSE, ("inq", "resp"))
     assert len(rows) == 2 and all("......" not in a.recommendation_text for a in rows)
     for a in rows:
         assert a.match == "explicit" and a.status == "partial" and a.cue == "accepted in principle"
