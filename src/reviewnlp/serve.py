@@ -50,7 +50,7 @@ table{border-collapse:collapse;width:100%;font-size:.85rem} td,th{border:1px sol
 <button type="submit">Filter</button></form>
 <div id="count"></div>
 <table><thead><tr><th>body</th><th>label</th><th>recommendation</th><th>page</th><th>status</th><th>response</th>
-<th>page</th><th>confidence</th></tr></thead><tbody id="rows"></tbody></table></section>
+<th>page</th><th>match confidence</th></tr></thead><tbody id="rows"></tbody></table></section>
 <script>
 const $ = id => document.getElementById(id);
 const esc = s => (s ?? "").toString().replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
@@ -74,8 +74,9 @@ async function loadTable(){
   const rows = await (await fetch("/api/alignments?" + p)).json();
   $("count").textContent = rows.length + " recommendations";
   $("rows").innerHTML = rows.map(r => `<tr class="${r.status}" data-status="${r.status}"><td>${esc(r.body)}</td><td>${esc(r.label)}</td>`
-    + `<td>${esc(r.recommendation_text)}</td><td>${esc(r.rec_document)} ${esc(r.rec_page)}</td><td>${r.status}</td>`
-    + `<td>${esc(r.response_text)}</td><td>${esc(r.response_document)} ${esc(r.response_page)}</td><td>${r.confidence}</td></tr>`).join("");
+    + `<td>${esc(r.recommendation_text)}</td><td>${esc(r.rec_document)} ${esc(r.rec_page)}</td><td>${r.status}`
+    + `<br><small>${esc(r.cue)} (${r.status_confidence})</small></td><td>${esc(r.response_text)}</td>`
+    + `<td>${esc(r.response_document)} ${esc(r.response_page)}</td><td>${r.confidence}</td></tr>`).join("");
 }
 $("tform").onsubmit = e => { e.preventDefault(); loadTable(); };
 </script></body></html>
