@@ -466,13 +466,21 @@ def _verdict_index(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> int:
         run.append(b)
     runs.append(run)
     best_run = max(runs, key=lambda r: (len(r), -pos[r[0]]))
-    for i in best_run:
+    # A list item of the reprinted recommendation ("...; and") is part of the ask, not a verdict.
+    whole = [i for i in best_run if not _fragment(ctx.cands[c.sel[i]].text)] or best_run
+    for i in whole:
         if VERDICT_RE.search(ctx.cands[c.sel[i]].text):
             return i
-    for i in best_run:
+    for i in whole:
         if ctx.pool.gov[c.sel[i]] and ctx.pool.stance[c.sel[i]]:
             return i
-    return best_run[0]
+    return whole[0]
+
+
+def _fragment(text: str) -> bool:
+    """A clause cut from a list: it starts in lower case or ends with ";", ",", "and" or "or"."""
+    t = text.strip()
+    return bool(t) and (t[0].islower() or bool(re.search(r"(?:[;,:]|\b(?:and|or))$", t)))
 
 
 def _context(ctx: AlignContext, seg: Segment) -> list[Segment]:

@@ -63,7 +63,7 @@ STANCE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.I)),
     ("partial", re.compile(
         r"\b(?:pathfinders?|pilot(?:s|ed|ing)?|(?<!criminal )(?<!court )(?<!fair )trial(?:s|led|ling)?(?! proceedings)"
-        r"|test(?:s|ed|ing)?(?: the use of)?|early adopters?"
+        r"|(?<!should )(?<!must )test(?:s|ed|ing)?(?: the use of)?|early adopters?"
         r"|in part|partially|partly|(?:accept|agree)(?:s|d|ed)?(?: (?:this|the|these|all|that)(?: \w+){0,2})? in principle|up to \d+ (?:local )?areas"
         r"|initial|some areas|selected areas|phased|(?:building|working|moving) towards|as a first step|first phase)\b",
         re.I)),

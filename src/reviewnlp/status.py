@@ -26,6 +26,7 @@ CLASSES = ("accepted", "partial", "deferred", "rejected", "none")
 STATUSES = CLASSES[:4]
 VERDICT_RE = re.compile(r"(?i)\b(?:this|the|these|that) recommendations? (?:is|are|was|were|has been|have been)\s+"
                         r"(?:(?:fully|partly|partially|not)\s+)?(?:accepted|rejected|agreed|noted|implemented)\b"
+                        r"(?!\s+or\b)"
                         r"|\b(?:the )?government (?:accepts|agrees|rejects|does not accept|does not agree|notes)\b")
 
 
