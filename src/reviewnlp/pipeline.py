@@ -167,6 +167,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
     embedder = embedder or default_embedder()
     progress = progress or Progress(quiet=True)
     cache = Cache(out_dir)
+    cache.sweep()  # what a killed run was writing is redone below
     state = cache.state()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
