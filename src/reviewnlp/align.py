@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -62,30 +62,53 @@ def content_words(text: str) -> list[str]:
 def lexical_scores(query: Sequence[str], docs: Sequence[Sequence[str]], idf: dict[str, float]) -> np.ndarray:
     """IDF-weighted share of the query's content words found in each candidate (0..1)."""
     qset = set(query)
-    total = sum(idf.get(w, 1.0) for w in qset) or 1.0
-    return np.array([sum(idf.get(w, 1.0) for w in qset & set(d)) / total for d in docs], dtype=np.float32)
+    return np.array([idf_share(qset, set(d), idf) for d in docs], dtype=np.float32)
+
+
+def idf_share(words: Iterable[str], other: set[str], idf: dict[str, float]) -> float:
+    """IDF-weighted share of ``words`` (as a set) that ``other`` contains; 0 for no words."""
+    ws = set(words)
+    total = sum(idf.get(w, 1.0) for w in ws)
+    return sum(idf.get(w, 1.0) for w in ws & other) / total if total else 0.0
+
+
+def _printed_under(segments: Sequence[Segment],
+                   heading: Callable[[Segment], tuple[bool, str | None]]) -> dict[str, frozenset[str]]:
+    """Map each segment to the keys of the run of headings printed before it in its document.
+
+    ``heading(s)`` says whether ``s`` is a heading and which key it adds (None
+    for none).  A run of headings with no passage between them ("11a ...
+    11b ... 11c", then one answer) is a grouped response: the passages that
+    follow answer them all.  The next heading after a passage starts a new
+    run, and so does one past ``MAX_GROUP`` distinct keys (a list or contents
+    page, not one grouped answer).
+    """
+    out: dict[str, frozenset[str]] = {}
+    current: dict[str, list[str]] = {}
+    answered: dict[str, bool] = {}
+    for s in segments:
+        is_heading, key = heading(s)
+        if is_heading:
+            if answered.get(s.doc_id, True) or len(current[s.doc_id]) >= MAX_GROUP:
+                current[s.doc_id], answered[s.doc_id] = [], False
+            if key and key not in current[s.doc_id]:
+                current[s.doc_id].append(key)
+        if _is_candidate(s):
+            answered[s.doc_id] = True
+        out[s.seg_id] = frozenset(current.get(s.doc_id, ()))
+    return out
 
 
 def _answer_labels(segs: Sequence[Segment]) -> dict[str, frozenset[str]]:
     """Map each segment to the recommendation numbers it is printed under in its document.
 
-    Responses printed under "Recommendation 7" answer recommendation 7.  A run
-    of numbers with no passage between them ("11a ... 11b ... 11c", then one
-    answer) is a grouped response: the answer that follows answers them all.
+    Responses printed under "Recommendation 7" answer recommendation 7.
     """
-    out: dict[str, frozenset[str]] = {}
-    current: dict[str, set[str]] = {}
-    answered: dict[str, bool] = {}
-    for s in segs:
+    def heading(s: Segment) -> tuple[bool, str | None]:
         key = None if _is_contents(s) else label_key(s.label)
-        if key:
-            if answered.get(s.doc_id, True) or len(current[s.doc_id]) >= MAX_GROUP:
-                current[s.doc_id], answered[s.doc_id] = set(), False
-            current[s.doc_id].add(key)
-        if _is_candidate(s):
-            answered[s.doc_id] = True
-        out[s.seg_id] = frozenset(current.get(s.doc_id, ()))
-    return out
+        return bool(key), key
+
+    return _printed_under(segs, heading)
 
 
 def status_for(rec: Segment, resp: Segment, context: Sequence[Segment],
@@ -141,23 +164,21 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
     itself answers that one.  A report's closing list repeating its own
     recommendations is not an answer block.
     """
+    def heading(s: Segment) -> tuple[bool, str | None]:
+        if s.kind != "recommendation" or _is_contents(s):
+            return False, None
+        original = quotes.get(s.seg_id)
+        if original and original.rsplit(":", 1)[0] == s.doc_id:
+            original = None  # a report repeating its own recommendation in a closing list is no answer
+        if original is None and titled_response(docs.get(s.doc_id)):
+            original = s.seg_id
+        return True, original
+
+    under = _printed_under(segments, heading)
     blocks: dict[str, set[str]] = {}
-    current: dict[str, list[str]] = {}
-    answered: dict[str, bool] = {}
     for s in segments:
-        if s.kind == "recommendation" and not _is_contents(s):
-            if answered.get(s.doc_id, True) or len(current[s.doc_id]) >= MAX_GROUP:
-                current[s.doc_id], answered[s.doc_id] = [], False
-            original = quotes.get(s.seg_id)
-            if original and original.rsplit(":", 1)[0] == s.doc_id:
-                original = None  # a report repeating its own recommendation in a closing list is no answer
-            if original is None and titled_response(docs.get(s.doc_id)):
-                original = s.seg_id
-            if original:
-                current[s.doc_id].append(original)
-        elif _is_candidate(s):
-            answered[s.doc_id] = True
-            for original in current.get(s.doc_id, ()):
+        if _is_candidate(s):
+            for original in under.get(s.seg_id, ()):
                 blocks.setdefault(original, set()).add(s.seg_id)
     return blocks
 
@@ -217,8 +238,8 @@ class AlignContext:
     pool: PoolText
     idf: dict[str, float]
     index_of: dict[str, int]
-    # Arrays over candidates, so each recommendation's pool is found without a Python loop.
-    cand_doc: np.ndarray        # document id (object)
+    # Arrays over candidates, so each recommendation's pool is found without a Python loop
+    # (documents are ``pool.doc_ids``).
     cand_date: np.ndarray       # running publication date, "" when unknown
     cand_index: dict[str, int]  # seg_id -> candidate row
     label_cands: dict[str, np.ndarray]  # recommendation number -> candidate rows printed under it
@@ -272,7 +293,6 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
                         explicit_answers(segments, quotes, doc_by_id), cands,
                         np.array([row_of[s.seg_id] for s in cands], dtype=np.int64), pool, idf,
                         {s.seg_id: i for i, s in enumerate(segments)},
-                        np.array([s.doc_id for s in cands], dtype=object),
                         np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
                         {s.seg_id: i for i, s in enumerate(cands)},
                         {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
@@ -313,14 +333,15 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
     """
     allowed = sorted(set(ctx.partners.get(rec.doc_id, [rec.doc_id])))
     n = len(ctx.cands)
-    mask = np.isin(ctx.cand_doc, allowed) if n else np.zeros(0, bool)
+    cand_doc = ctx.pool.doc_ids
+    mask = np.isin(cand_doc, allowed) if n else np.zeros(0, bool)
     exp = np.zeros(n, bool)
     for sid in ctx.explicit.get(rec.seg_id, ()):
         exp[ctx.cand_index[sid]] = True
     key = _answered_key(ctx, label_key(rec.label), rec.doc_id)
     if key is not None and key in ctx.label_cands:
         rows = ctx.label_cands[key]
-        rows = rows[(ctx.cand_doc[rows] != rec.doc_id) & np.isin(ctx.cand_doc[rows], allowed)]
+        rows = rows[(cand_doc[rows] != rec.doc_id) & np.isin(cand_doc[rows], allowed)]
         exp[rows] = True
     mask |= exp
     rec_date = ctx.dates.get(rec.seg_id)
@@ -341,9 +362,8 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
         keep[top] = True
         keep |= exp[idx]
         idx, dense, lex = idx[keep], dense[keep], lex[keep]
-    words = [ctx.pool.words[i] for i in idx]
     rset = set(rec_words)
-    lex_rev = np.array([_share(w, rset, ctx.idf) for w in words], dtype=np.float32)
+    lex_rev = np.array([idf_share(ctx.pool.word_sets[i], rset, ctx.idf) for i in idx], dtype=np.float32)
     feats = pair_features(rec, rec_words, _section_words(rec.section), dense, lex, lex_rev,
                           ctx.pool, idx, ctx.idf, content_words(rec.action or ""))
     return Candidates(idx, dense, lex, exp[idx], feats)
@@ -374,12 +394,6 @@ def _answered_key(ctx: AlignContext, key: str | None, rec_doc: str) -> str | Non
         parent = re.sub(r"(?: [ivx]+|[a-z])$", "", key)
         key = parent if parent != key else None
     return None
-
-
-def _share(words: Sequence[str], other: set[str], idf: dict[str, float]) -> float:
-    ws = set(words)
-    total = sum(idf.get(w, 1.0) for w in ws)
-    return sum(idf.get(w, 1.0) for w in ws & other) / total if total else 0.0
 
 
 def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,

@@ -63,6 +63,7 @@ class PoolText:
     """What the features need to know about each candidate passage, computed once per run."""
 
     words: list[list[str]]
+    word_sets: list[frozenset[str]]
     bigrams: list[set]
     numbers: list[set[str]]
     money: np.ndarray          # bool: mentions sterling
@@ -79,7 +80,7 @@ def pool_text(segs: Sequence[Segment], words: Sequence[list[str]], section_words
               gov: Sequence[bool]) -> PoolText:
     """Precompute per-passage feature inputs for ``segs`` (aligned with ``words``)."""
     return PoolText(
-        words=list(words), bigrams=[bigrams(w) for w in words], numbers=[numbers(s.text) for s in segs],
+        words=list(words), word_sets=[frozenset(w) for w in words], bigrams=[bigrams(w) for w in words], numbers=[numbers(s.text) for s in segs],
         money=np.array([bool(money_amounts(s.text)) for s in segs], dtype=bool),
         sections=list(section_words), kinds=np.array([s.kind for s in segs], dtype=object),
         gov=np.array(gov, dtype=bool), stance=np.array([stance_of(s.text) is not None for s in segs], dtype=bool),
@@ -119,8 +120,8 @@ def pair_features(rec: Segment, rec_words: Sequence[str], rec_section: set[str],
     idf = idf or {}
     key = set(sorted(set(rec_words), key=lambda w: (-idf.get(w, 0.0), w))[:KEY_TERMS])
     act = set(action_words)
-    keys = np.array([len(key & set(pool.words[i])) / max(1, len(key)) for i in sel], np.float32)
-    acts = np.array([len(act & set(pool.words[i])) / len(act) if act else 0.0 for i in sel], np.float32)
+    keys = np.array([len(key & pool.word_sets[i]) / max(1, len(key)) for i in sel], np.float32)
+    acts = np.array([len(act & pool.word_sets[i]) / len(act) if act else 0.0 for i in sel], np.float32)
     cols = [dense, dense - dense.max(), 1.0 / (1.0 + rank), lexical, lexical_rev, big, nums,
             (pool.money[sel] & rec_money).astype(np.float32), sect, pool.cites[sel].astype(np.float32),
             *((kinds == k).astype(np.float32) for k in ("commitment", "response", "commentary", "other")),
