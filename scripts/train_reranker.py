@@ -1,17 +1,17 @@
-"""Rebuild models/reranker.joblib from the structural matches of a full run on the bundled corpus.
+"""Rebuild models/reranker.joblib from the dev gold and a full run on the bundled corpus.
 
 usage: python scripts/train_reranker.py [RUN_DIR]      (default: outputs/, made by `reviewnlp run corpus/`)
 
-Labels come from document structure, not from any gold file: a passage printed
-under a reprint of a recommendation, or under its number in a response, or
-after it in a document titled as a response, answers it (positives); the 30
-other candidates closest to it by cosine are negatives.  Only the first three
-passages of an answer block are positives: later ones are discussion.  Documents that the dev
-gold is drawn from (corpus/seeds/) are left out, so the dev score stays a test.
+Training pairs: for each dev-gold recommendation (data/dev_gold.jsonl, seed 001), the
+candidates that contain one of its gold answers are positives; the 30 candidates nearest by
+cosine, plus a fixed 10% of the rest, are negatives.  Five folds by recommendation give
+out-of-fold probabilities, from which the card reports top-1 and the combined response
+metric, and on which the gap threshold is calibrated (see rerank.gap_threshold).
 
-Cross-validation holds out one whole document pair at a time.  Out-of-fold
-probabilities calibrate the gap threshold: each recommendation's best true
-answer stands for "answered" and its best other passage for "unanswered".
+Structural matches across the PDF pairs (passages printed under a reprint of a
+recommendation or under its number in a response; the first three of a block) are
+collected too, but only as a transfer check: fitted on, they taught the model the
+structure rather than the content.
 """
 from __future__ import annotations
 
@@ -111,8 +111,7 @@ def main(argv: list[str]) -> int:
     for r in gold_recs:
         idx = np.flatnonzero(rec == r)
         if answered[r]:
-            # Ties go to the negative: rows list positives first.
-            hit = bool(y[idx][len(idx) - 1 - np.argmax(oof[idx][::-1])])
+            hit = bool(y[idx][_best(oof[idx])])
             top1 += hit
             if hit:
                 best_answered.append(float(oof[idx].max()))
@@ -124,7 +123,7 @@ def main(argv: list[str]) -> int:
     right = 0
     for r in gold_recs:
         idx = np.flatnonzero(rec == r)
-        best = len(idx) - 1 - np.argmax(oof[idx][::-1])
+        best = _best(oof[idx])
         right += (bool(y[idx][best]) and oof[idx][best] >= threshold) if answered[r] else oof[idx].max() < threshold
     model = new_model().fit(X[fit_mask], y[fit_mask])
     transfer = _top1(model.predict_proba(X[~gold])[:, 1], y[~gold], rec[~gold])
@@ -151,12 +150,17 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+def _best(scores: np.ndarray) -> int:
+    """Index of the highest score, ties going to the last row: rows list positives first."""
+    return int(len(scores) - 1 - np.argmax(scores[::-1]))
+
+
 def _top1(score: np.ndarray, y: np.ndarray, rec: np.ndarray) -> tuple[int, int]:
     hits, n = 0, 0
     for r in np.unique(rec):
         idx = np.flatnonzero(rec == r)
         n += 1
-        hits += bool(y[idx][len(idx) - 1 - np.argmax(score[idx][::-1])])
+        hits += bool(y[idx][_best(score[idx])])
     return hits, n
 
 

@@ -3,15 +3,15 @@
 Retrieval (dense cosine plus IDF-weighted word overlap) finds passages on the
 same topic; the reranker decides which of them *answers* the recommendation.
 It is a logistic regression over a handful of pair features (below), trained
-by ``scripts/train_reranker.py`` on the structural matches of the bundled PDF
-pairs: a response printed under "Recommendation 7", or under a reprint of the
-recommendation, answers it.  Those labels come from document structure, not
-from the dev gold, and the briefing the dev gold is drawn from is left out of
-training.  The gap threshold on its probability is calibrated on the same
-data (see :func:`gap_threshold`).
+by ``scripts/train_reranker.py`` on the hand-checked dev gold
+(``data/dev_gold.jsonl``): candidates that contain a gold answer are
+positives.  The gap threshold on its probability is calibrated on the same
+data, out of fold (see :func:`gap_threshold`).  Structural matches of the PDF
+pairs were tried as training data and dropped; the card reports them only as
+a transfer check.
 
-Label and quote matches are not features: they made the training labels, so a
-model would learn nothing else.  They stay explicit rules in :mod:`reviewnlp.align`.
+Label and quote matches are not features: they are exact evidence, kept as
+explicit rules in :mod:`reviewnlp.align`.
 """
 from __future__ import annotations
 
