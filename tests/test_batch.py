@@ -166,15 +166,13 @@ def test_progress_is_plain_lines_without_a_terminal_and_bars_with_one():
 
 
 def test_a_new_reranker_recomputes_only_the_alignment(tmp_path, monkeypatch):
-    import dataclasses
-
     from reviewnlp import pipeline
-    from reviewnlp.rerank import load
 
     src, out = _inputs(tmp_path), tmp_path / "out"
     run([src], out, embedder=HashingEmbedder())
-    other = dataclasses.replace(load(), model_id="reranker-test-other")
-    monkeypatch.setattr(pipeline, "load_reranker", lambda: other)
+    shipped = pipeline.shipped_model_id
+    monkeypatch.setattr(pipeline, "shipped_model_id",
+                        lambda name: "reranker-test-other" if name == "reranker" else shipped(name))
     m = run([src], out, embedder=HashingEmbedder())
     assert m["cache"]["recomputed"] == {"outputs": False, "vectors": False, "index": False, "align": True}
     assert m["files"]["cached"] == 3 and m["counts"]["newly_embedded"] == 0

@@ -19,6 +19,14 @@ def _model_id(name: str, path: Path) -> str:
     return f"{name}-{hashlib.sha256(path.read_bytes()).hexdigest()[:12]}"
 
 
+def model_id(name: str, model_dir: Path = MODEL_DIR) -> str:
+    """The id :func:`load_blob` gives the shipped model, found without unpickling it (cheap for cache keys)."""
+    path = model_dir / f"{name}.joblib"
+    if not path.exists():
+        raise ReviewNLPError(f"{path}: {name} model not found")
+    return _model_id(name, path)
+
+
 def save_blob(name: str, blob: Any, card: dict, model_dir: Path = MODEL_DIR) -> str:
     """Write ``name.joblib`` and its card (with the model id added); return the model id."""
     import joblib

@@ -14,7 +14,9 @@ import numpy as np
 
 from . import __version__
 from .align import METHOD as ALIGN_METHOD, align
-from .rerank import load as load_reranker
+from .modelstore import model_id as shipped_model_id
+from .rerank import MODEL_NAME as RERANKER
+from .status import MODEL_NAME as STATUS_MODEL
 from .batch import Cache, digest, source_hash, extract_settings, run_units
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
@@ -202,9 +204,12 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
     corpus_key = digest({"units": [[u.path, u.doc.doc_id if u.doc else None, u.failure.cause if u.failure else None]
                                     for u in units], "segment": cache.skey})
     keys = {"outputs": corpus_key, "vectors": digest([corpus_key, embedder.model_id])}
-    keys["index"] = digest([keys["vectors"], "flat<200k-ivf"])
-    keys["align"] = digest([keys["vectors"], load_reranker().model_id, ALIGN_METHOD, source_hash(["align.py", "rerank.py",
-                                                                                               "export.py", "report.py"])])
+    keys["index"] = digest([keys["vectors"], source_hash(["index.py"])])
+    # Everything alignment and its exports read besides the vectors: code and both trained models.
+    models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL)}
+    keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD,
+                            source_hash(["align.py", "pairing.py", "rerank.py", "status.py", "export.py",
+                                         "report.py"])])
     redo = {k: state.get(k) != v or not all((out_dir / f).exists() for f in STAGE_FILES[k]) for k, v in keys.items()}
     if redo["outputs"]:
         write_jsonl(out_dir / DOCUMENTS, docs)
@@ -244,7 +249,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         "versions": versions(),
         "models": {"embedding": embedder.model_id, "sentences": sentencizer_id(),
                    "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
-                   "alignment": ALIGN_METHOD, "reranker": load_reranker().model_id},
+                   "alignment": ALIGN_METHOD, **models},
         "execution": {"executor": executor, "workers": workers},
         "files": {"total": len(paths), **files},
         "cache": {"extract_settings": extract_settings(), "segment_settings_key": cache.skey,
