@@ -18,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
@@ -30,7 +29,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from . import __version__
-from .errors import ExtractionError, ReviewNLPError
+from .errors import ReviewNLPError
 from .records import Document, FailedFile, Segment, atomic_write_bytes, atomic_write_text, content_hash
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -97,7 +96,6 @@ class Cache:
 
     def __init__(self, out_dir: Path):
         self.root = Path(out_dir) / CACHE
-        self.ekey = digest(extract_settings())
         self.skey = digest(segment_settings())
 
     def _unit_path(self, data_hash: str) -> Path:
@@ -179,6 +177,14 @@ def _unit_from_blob(path: str, blob: dict, cached: bool = False) -> Unit:
     return Unit(path, doc, failure, [Segment.from_dict(s) for s in blob.get("segments", [])], cached)
 
 
+def segment_full(doc: Document) -> list[Segment]:
+    """Segment a document the whole way: cue rules, then the kind classifier, then the document's conventions."""
+    from .classify import reclassify
+    from .segment import apply_conventions, segment_document
+
+    return apply_conventions(doc, reclassify(segment_document(doc)))
+
+
 def process_file(path: str, data: bytes | None = None) -> dict:
     """Extract and segment one file; return a JSON-able blob (never raises for a bad file).
 
@@ -186,41 +192,27 @@ def process_file(path: str, data: bytes | None = None) -> dict:
     name (how a Ray worker on another machine sees the file); without, the
     file is read from ``path``.
     """
-    from .classify import reclassify
-    from .extract import extract
-    from .segment import apply_conventions, segment_document
+    from .extract import extract_or_fail
 
-    def failed(cause: str, message: str) -> dict:
-        return {"document": None, "segments": [], "failure": FailedFile(
-            path=path, stage="extract", cause=cause, message=message).to_dict()}
-
-    tmp_dir = None
-    try:
-        source = Path(path)
-        if data is not None:
-            tmp_dir = tempfile.mkdtemp(prefix="reviewnlp-")
+    if data is None:
+        result = extract_or_fail(path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="reviewnlp-") as tmp_dir:
             source = Path(tmp_dir) / Path(path).name
             source.write_bytes(data)
-        try:
-            doc = extract(source)
-        except ExtractionError as exc:
-            return failed(exc.cause, str(exc).replace(str(source), path, 1))
-        except Exception as exc:  # a backend bug must not sink the batch
-            first = str(exc).splitlines()[0] if str(exc) else ""
-            return failed("unreadable", f"{path}: unreadable ({type(exc).__name__}: {first})")
-        doc = replace(doc, path=path)
-        segs = apply_conventions(doc, reclassify(segment_document(doc)))
-        return {"document": doc.to_dict(), "segments": [s.to_dict() for s in segs], "failure": None}
-    finally:
-        if tmp_dir:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
+            result = extract_or_fail(source, name=path)
+    if isinstance(result, FailedFile):
+        return _unit_blob(Unit(path, failure=result))
+    return _unit_blob(Unit(path, doc=result, segments=segment_full(result)))
 
 
-def _read(path: Path) -> tuple[bytes | None, str | None]:
+def _read(path: Path) -> bytes | Unit:
+    """The file's bytes, or a failed unit saying why it cannot be read."""
     try:
-        return path.read_bytes(), None
+        return path.read_bytes()
     except OSError as exc:
-        return None, f"{path}: unreadable ({exc.strerror or exc})"
+        return Unit(str(path), failure=FailedFile(path=str(path), stage="extract", cause="unreadable",
+                                                  message=f"{path}: unreadable ({exc.strerror or exc})"))
 
 
 def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: str = "local",
@@ -235,36 +227,24 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
     results: list[Unit | None] = [None] * len(paths)
     # Only the hash is kept: a folder of large PDFs is never held in memory at once.
     todo: list[tuple[int, str, str]] = []
+    report = on_done or (lambda unit: None)
     for i, p in enumerate(paths):
-        data, err = _read(p)
-        if data is None:
-            results[i] = Unit(str(p), failure=FailedFile(path=str(p), stage="extract", cause="unreadable",
-                                                         message=err or f"{p}: unreadable"))
-            _report(on_done, results[i])
-            continue
-        h = content_hash(data)
-        del data
-        hit = cache.get_unit(str(p), h)
-        if hit is not None:
-            results[i] = hit
-            _report(on_done, hit)
+        data = _read(p)
+        if isinstance(data, Unit):
+            results[i] = data
         else:
-            todo.append((i, str(p), h))
-
-    def finish(i: int, h: str, blob: dict) -> None:
-        unit = _unit_from_blob(str(paths[i]), blob)
-        cache.put_unit(h, unit)
-        results[i] = unit
-        _report(on_done, unit)
-
+            h = content_hash(data)
+            del data
+            results[i] = cache.get_unit(str(p), h)
+            if results[i] is None:
+                todo.append((i, str(p), h))
+                continue
+        report(results[i])
     for i, h, blob in _execute(todo, workers, executor):
-        finish(i, h, blob)
+        results[i] = _unit_from_blob(str(paths[i]), blob)
+        cache.put_unit(h, results[i])
+        report(results[i])
     return [u for u in results if u is not None]
-
-
-def _report(on_done: Callable[[Unit], None] | None, unit: Unit | None) -> None:
-    if on_done and unit is not None:
-        on_done(unit)
 
 
 def _execute(todo: list[tuple[int, str, str]], workers: int, executor: str) -> Iterator[tuple[int, str, dict]]:
@@ -306,10 +286,9 @@ def _execute_ray(todo: list[tuple[int, str, str]], workers: int) -> Iterator[tup
         while queue or refs:
             while queue and len(refs) < limit:
                 i, path, h = queue.pop(0)
-                data, err = _read(Path(path))
-                if data is None:
-                    yield i, h, {"document": None, "segments": [], "failure": FailedFile(
-                        path=path, stage="extract", cause="unreadable", message=err or path).to_dict()}
+                data = _read(Path(path))
+                if isinstance(data, Unit):  # gone or unreadable since it was hashed
+                    yield i, h, _unit_blob(data)
                     continue
                 refs[remote.remote(path, data)] = (i, h)
             done, _ = ray.wait(list(refs), num_returns=1)

@@ -17,7 +17,7 @@ from .align import METHOD as ALIGN_METHOD, align
 from .modelstore import model_id as shipped_model_id
 from .rerank import MODEL_NAME as RERANKER
 from .status import MODEL_NAME as STATUS_MODEL
-from .batch import Cache, digest, source_hash, extract_settings, run_units
+from .batch import Cache, digest, extract_settings, run_units, segment_full, source_hash
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
 from .errors import ReviewNLPError
@@ -25,8 +25,8 @@ from .export import EXPORTS, write_alignments
 from .extract import discover, extract_many
 from .index import VectorIndex
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
-from .classify import model_id as classifier_id, reclassify
-from .segment import METHOD as SEGMENT_METHOD, apply_conventions, segment_document, sentencizer_id
+from .classify import model_id as classifier_id
+from .segment import METHOD as SEGMENT_METHOD, sentencizer_id
 
 DOCUMENTS = "documents.jsonl"
 SEGMENTS = "segments.jsonl"
@@ -56,7 +56,7 @@ def segment_stage(docs: Sequence[Document], out_dir: Path) -> list[Segment]:
     """Segment documents into ``segments.jsonl``: cue rules first, then the trained kind classifier."""
     segs: list[Segment] = []
     for doc in docs:
-        segs.extend(apply_conventions(doc, reclassify(segment_document(doc))))
+        segs.extend(segment_full(doc))
     write_jsonl(out_dir / SEGMENTS, segs)
     return segs
 

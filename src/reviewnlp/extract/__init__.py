@@ -5,6 +5,7 @@ with a one-line cause, which :func:`extract_many` records and moves past.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -57,14 +58,25 @@ def extract_many(paths: Iterable[Path]) -> tuple[list[Document], list[FailedFile
     docs: dict[str, Document] = {}
     failed: list[FailedFile] = []
     for path in paths:
-        try:
-            doc = extract(path)
-        except ExtractionError as exc:
-            failed.append(FailedFile(path=str(path), stage="extract", cause=exc.cause, message=str(exc)))
-            continue
-        except Exception as exc:  # a backend bug must not sink the batch either
-            msg = f"{path}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
-            failed.append(FailedFile(path=str(path), stage="extract", cause="unreadable", message=msg))
-            continue
-        docs.setdefault(doc.doc_id, doc)
+        result = extract_or_fail(path)
+        if isinstance(result, FailedFile):
+            failed.append(result)
+        else:
+            docs.setdefault(result.doc_id, result)
     return list(docs.values()), failed
+
+
+def extract_or_fail(path: str | Path, name: str | None = None) -> Document | FailedFile:
+    """Extract one file, or say in one line why it could not be (never raises for a bad file).
+
+    ``name`` is the path to report when ``path`` is a temporary copy of the file.
+    """
+    name = name or str(path)
+    try:
+        doc = extract(path)
+    except ExtractionError as exc:
+        return FailedFile(path=name, stage="extract", cause=exc.cause, message=str(exc).replace(str(path), name, 1))
+    except Exception as exc:  # a backend bug must not sink the batch either
+        msg = f"{name}: unreadable ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        return FailedFile(path=name, stage="extract", cause="unreadable", message=msg)
+    return doc if doc.path == name else replace(doc, path=name)
