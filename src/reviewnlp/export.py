@@ -49,11 +49,16 @@ EXPORTS = ("alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html
 
 def write_alignments(out_dir: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> dict:
     """Write the alignment table in every export format into ``out_dir``; return their paths."""
-    from .report import write_html, write_xlsx
-
     out_dir = Path(out_dir)
     write_jsonl(out_dir / "alignments.jsonl", alignments)
+    write_tables(out_dir, alignments, docs)
+    return {name.split(".")[-1]: str(out_dir / name) for name in EXPORTS}
+
+
+def write_tables(out_dir: Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
+    """Write the reader-facing tables (CSV, Excel, HTML report) from an alignment list."""
+    from .report import write_html, write_xlsx
+
     write_csv(out_dir / "alignments.csv", alignments, docs)
     write_xlsx(out_dir / "alignments.xlsx", alignments, docs)
     write_html(out_dir / "report.html", alignments, docs)
-    return {name.split(".")[-1]: str(out_dir / name) for name in EXPORTS}

@@ -223,6 +223,17 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
+def atomic_save_npy(path: str | os.PathLike[str], array) -> None:
+    """Write a numpy array as ``.npy`` through :func:`atomic_write_bytes`."""
+    import io
+
+    import numpy as np
+
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file, fsync and rename."""
     path = Path(path)
