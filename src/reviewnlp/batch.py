@@ -136,13 +136,12 @@ class Cache:
 
     def sweep(self) -> int:
         """Remove temp files a killed run left behind (``.NAME.*.tmp``); return how many."""
-        out_dir = self.root.parent
         n = 0
-        for folder in (out_dir, *(p for p in self.root.rglob("*") if p.is_dir()), self.root):
-            if folder.is_dir():
-                for p in folder.glob(".*.tmp"):
-                    p.unlink(missing_ok=True)
-                    n += 1
+        # The folders this package writes into; listing them is cheap, walking every cache file is not.
+        for folder in (self.root.parent, self.root, self.root / "units", self.root / "vectors"):
+            for p in folder.glob(".*.tmp") if folder.is_dir() else ():
+                p.unlink(missing_ok=True)
+                n += 1
         return n
 
     def state(self) -> dict:
