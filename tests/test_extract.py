@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 
 from conftest import CORPUS, FIXTURES, GOLDEN, SEED_BRIEFING, SMALL_PDF
 from reviewnlp.errors import ExtractionError
-from reviewnlp.extract import discover, extract, extract_many
+from reviewnlp.extract import discover, extract, extract_many, scan
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.records import content_hash
 
@@ -188,3 +188,101 @@ def test_builder_markers_become_offsets_inside_the_text(items):
     assert MARK_OPEN not in doc.text and MARK_CLOSE not in doc.text
     for f in doc.footnotes:
         assert all(0 <= r <= len(doc.text) for r in f.refs)
+
+
+# ------------------------------------------------ hostile inputs (issue 13)
+
+
+def test_utf16_and_utf32_text_with_bom_is_decoded_not_rejected_as_binary():
+    for name in ("utf16_le_text_with_bom.txt", "utf32_be_text_with_bom.txt"):
+        doc = extract(FIXTURES / name)
+        assert doc.text.startswith("Recommendation 1: The Department for Education should publish national data")
+        assert "\x00" not in doc.text and "\ufeff" not in doc.text
+
+
+def test_nul_bytes_after_the_first_4kb_are_removed_from_text_and_counted():
+    doc = extract(FIXTURES / "nul_bytes_after_first_4kb.txt")
+    assert "\x00" not in doc.text
+    assert "Recommendation 2: The Government should fund kinship carers." in doc.text
+    assert doc.meta["illegal_chars_removed"] == 2
+
+
+def test_control_characters_are_removed_at_extraction_and_recorded():
+    doc = extract(FIXTURES / "recommendation_with_bel_control_char.txt")
+    assert doc.text.split("\n")[0] == "Recommendation 3: The Government should introduce a kinship allowance by 2026."
+    assert doc.meta["illegal_chars_removed"] == 2  # BEL and ESC
+    b = DocumentBuilder()
+    b.add("Form\x0cfeed and a lone surrogate \ud800 here.", page=1)
+    b.add_footnote("1", "note\x07 text")
+    doc = b.build("d", "p", "test", title="Title\x1b")
+    assert doc.text == "Form feed and a lone surrogate  here." and doc.title == "Title"
+    assert doc.footnotes[0].text == "note text" and doc.meta["illegal_chars_removed"] == 4
+
+
+def test_govuk_page_chrome_is_dropped_and_the_published_date_kept():
+    doc = extract(FIXTURES / "govuk_page_with_feedback_and_related_links.html")
+    for chrome in ("Is this page useful", "Report a problem with this page", "Related content", "Explore the topic",
+                   "Championing kinship care", "From:", "Department for Education\n", "Published", "this page is"):
+        assert chrome not in doc.text, chrome
+    assert "The government accepts this recommendation in principle and will pilot" in doc.text
+    assert doc.date == "2023-12-15"
+
+
+def test_govuk_chrome_in_scraped_text_is_dropped(tmp_path):
+    page = tmp_path / "govuk_scraped.txt"
+    page.write_text("# Kinship care strategy\nFrom:\nDepartment for Education\nPublished\n15 December 2023\n\n"
+                    "The government accepts this recommendation in principle and will pilot an allowance.\n\n"
+                    "## Related content\n- [Championing kinship care](/x)\n- Independent review: final report\n\n"
+                    "### Explore the topic\n- Children's social care\n\nIs this page useful?\n- Yes this page is useful\n"
+                    "- No this page is not useful\nReport a problem with this page\n", encoding="utf-8")
+    doc = extract(page)
+    assert doc.text == ("Kinship care strategy\nThe government accepts this recommendation in principle and will "
+                        "pilot an allowance.")
+    assert doc.date == "2023-12-15"
+
+
+def test_fifo_device_and_oversized_files_are_refused_before_reading(tmp_path):
+    import os
+
+    from reviewnlp.extract import read_source
+
+    fifo = tmp_path / "named_pipe.txt"
+    os.mkfifo(fifo)  # nobody writes: reading it would block for ever
+    assert str(pytest.raises(ExtractionError, extract, fifo).value) == \
+        f"{fifo}: unsupported (a FIFO, not a regular file)"
+    assert str(pytest.raises(ExtractionError, extract, "/dev/zero").value) == \
+        "/dev/zero: unsupported (a character device, not a regular file)"
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 300_000)  # 1.5 MB
+    err = pytest.raises(ExtractionError, read_source, big, 1).value
+    assert (err.cause, str(err)) == ("too-large", f"{big}: too-large (1.4 MB; the limit is 1 MB (--max-file-mb))")
+    assert len(read_source(big, 2)) == 1_500_000
+
+
+def test_scan_names_every_skipped_entry_with_its_reason(tmp_path):
+    import os
+    import socket
+
+    (tmp_path / "good.txt").write_text("Some text.\n")
+    (tmp_path / ".hidden.txt").write_text("hidden\n")
+    os.mkfifo(tmp_path / "pipe.txt")
+    os.symlink("loop_b", tmp_path / "loop_a.txt")
+    os.symlink("loop_a.txt", tmp_path / "loop_b")
+    os.symlink("missing.txt", tmp_path / "dangling.txt")
+    os.symlink("/dev/zero", tmp_path / "zero.txt")
+    (tmp_path / "sub").mkdir()
+    os.symlink("..", tmp_path / "sub" / "up")  # a folder loop through a link
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(tmp_path / "sock.txt"))
+    try:
+        files, skipped = scan([tmp_path])
+    finally:
+        sock.close()
+    assert files == [tmp_path / "good.txt"]
+    assert skipped == [(str(tmp_path / "dangling.txt"), "broken symlink"),
+                       (str(tmp_path / "loop_a.txt"), "symlink loop"),
+                       (str(tmp_path / "loop_b"), "symlink loop"),
+                       (str(tmp_path / "pipe.txt"), "a FIFO, not a regular file"),
+                       (str(tmp_path / "sock.txt"), "a socket, not a regular file"),
+                       (str(tmp_path / "sub" / "up"), "symlink to a folder, not followed"),
+                       (str(tmp_path / "zero.txt"), "symlink to a character device, not followed")]

@@ -29,3 +29,14 @@ class ModelMismatchError(ReviewNLPError):
 
 class RecordError(ReviewNLPError):
     """A JSONL file does not hold the records a stage expects."""
+
+
+class InvalidQueryError(ReviewNLPError, ValueError):
+    """A search request with a value no option accepts: k below 1, an unknown kind, stance or status, a bad date.
+
+    It is a ``ValueError`` too, so the web API answers it with 400 like any malformed parameter.
+    """
+
+
+class OutputFolderError(ReviewNLPError):
+    """The output folder cannot be used: not writable, locked by another run, or holding files of two runs."""

@@ -5,6 +5,8 @@ with a one-line cause, which :func:`extract_many` records and moves past.
 """
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -24,33 +26,118 @@ BACKENDS: dict[str, Callable[[Path, str], Document]] = {
 }
 
 
-def extract(path: str | Path) -> Document:
+#: Files larger than this are refused (``--max-file-mb``): a 50 GB log or a device must not fill memory.
+DEFAULT_MAX_FILE_MB = 200
+_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISDIR, "a folder"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def read_source(path: str | Path, max_mb: float = DEFAULT_MAX_FILE_MB) -> bytes:
+    """The bytes of a regular file of at most ``max_mb`` MB; anything else raises :class:`ExtractionError`.
+
+    The file is opened non-blocking and checked before any read, so a FIFO
+    cannot hang the run and ``/dev/zero`` cannot exhaust memory.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise ExtractionError(str(path), "unreadable", exc.strerror or str(exc)) from exc
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ExtractionError(str(path), "unsupported", f"{_kind(st.st_mode)}, not a regular file")
+        limit = int(max_mb * 1024 * 1024)
+        if st.st_size > limit:
+            raise ExtractionError(str(path), "too-large",
+                                  f"{st.st_size / 1048576:.1f} MB; the limit is {max_mb:g} MB (--max-file-mb)")
+        os.set_blocking(fd, True)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(limit + 1)  # a file growing while read is still held to the limit
+    except OSError as exc:
+        raise ExtractionError(str(path), "unreadable", exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise ExtractionError(str(path), "too-large", f"over {max_mb:g} MB (--max-file-mb)")
+    return data
+
+
+def extract(path: str | Path, max_mb: float = DEFAULT_MAX_FILE_MB) -> Document:
     """Extract one file.  ``doc_id`` is the hash of its bytes, so renaming a file keeps its id."""
     path = Path(path)
     backend = BACKENDS.get(path.suffix.lower())
+    data = read_source(path, max_mb)  # before the suffix: a FIFO named "x.pdf" is not a PDF
     if backend is None:
         raise ExtractionError(str(path), "unsupported", f"suffix {path.suffix or '(none)'!r}")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ExtractionError(str(path), "unreadable", exc.strerror or str(exc)) from exc
     return backend(path, content_hash(data))
 
 
-def discover(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand files and folders into a sorted list of files (hidden files skipped)."""
+def scan(inputs: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
+    """Expand files and folders into (sorted files, skipped entries as (path, reason)).
+
+    Inside folders, hidden entries and ``README.md`` are left out silently;
+    FIFOs, sockets, devices, broken or looping symlinks and symlinked folders
+    are skipped with a reason, so the run can say so.  A path named on the
+    command line is always kept: reading it says what is wrong with it.
+    """
     found: set[Path] = set()
+    skipped: dict[str, str] = {}
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            found.update(f for f in p.rglob("*") if f.is_file() and not any(
-                part.startswith(".") for part in f.relative_to(p).parts) and f.name.lower() != "readme.md")
+            _walk(p, found, skipped)
         else:
             found.add(p)
-    return sorted(found)
+    return sorted(found), sorted(skipped.items())
 
 
-def extract_many(paths: Iterable[Path]) -> tuple[list[Document], list[FailedFile]]:
+def _walk(folder: Path, found: set[Path], skipped: dict[str, str]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        skipped[str(folder)] = f"unreadable folder ({exc.strerror or exc})"
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name.lower() == "readme.md":
+            continue
+        path = Path(entry.path)
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                _walk(path, found, skipped)
+                continue
+            if not entry.is_symlink():
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISREG(mode):
+                    found.add(path)
+                else:
+                    skipped[str(path)] = f"{_kind(mode)}, not a regular file"
+                continue
+        except OSError as exc:
+            skipped[str(path)] = f"unreadable ({exc.strerror or exc})"
+            continue
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            skipped[str(path)] = ("symlink loop" if exc.errno == 40 else "broken symlink"
+                                  if exc.errno == 2 else f"symlink: {exc.strerror or exc}")
+            continue
+        if stat.S_ISREG(mode):
+            found.add(path)
+        else:
+            # Folders reached through a link are not followed: that is how a link loop starts.
+            skipped[str(path)] = f"symlink to {_kind(mode)}, not followed"
+
+
+def discover(inputs: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders into a sorted list of files (see :func:`scan`, which also says what it skipped)."""
+    return scan(inputs)[0]
+
+
+def extract_many(paths: Iterable[Path], max_mb: float = DEFAULT_MAX_FILE_MB) -> tuple[list[Document], list[FailedFile]]:
     """Extract every file; failures are collected, never raised, so one bad file cannot stop a batch.
 
     Byte-identical files are extracted once (same ``doc_id``).
@@ -58,7 +145,7 @@ def extract_many(paths: Iterable[Path]) -> tuple[list[Document], list[FailedFile
     docs: dict[str, Document] = {}
     failed: list[FailedFile] = []
     for path in paths:
-        result = extract_or_fail(path)
+        result = extract_or_fail(path, max_mb=max_mb)
         if isinstance(result, FailedFile):
             failed.append(result)
         else:
@@ -66,14 +153,15 @@ def extract_many(paths: Iterable[Path]) -> tuple[list[Document], list[FailedFile
     return list(docs.values()), failed
 
 
-def extract_or_fail(path: str | Path, name: str | None = None) -> Document | FailedFile:
+def extract_or_fail(path: str | Path, name: str | None = None,
+                    max_mb: float = DEFAULT_MAX_FILE_MB) -> Document | FailedFile:
     """Extract one file, or say in one line why it could not be (never raises for a bad file).
 
     ``name`` is the path to report when ``path`` is a temporary copy of the file.
     """
     name = name or str(path)
     try:
-        doc = extract(path)
+        doc = extract(path, max_mb)
     except ExtractionError as exc:
         return FailedFile(path=name, stage="extract", cause=exc.cause, message=str(exc).replace(str(path), name, 1))
     except Exception as exc:  # a backend bug must not sink the batch either

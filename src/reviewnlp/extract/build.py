@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..records import Document, Footnote, Page, Section
-from .clean import continues, first_date
+from .clean import continues, first_date, strip_illegal
 
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 MARK_RE = re.compile(f"{MARK_OPEN}([^{MARK_CLOSE}]*){MARK_CLOSE}")
@@ -84,6 +84,12 @@ class DocumentBuilder:
     refs: list[tuple[int, str, int | None]] = field(default_factory=list)  # (offset, number, page)
     last_para: str = ""
     last_page: int | None = None
+    illegal_chars: int = 0  # XML-illegal characters removed; recorded in the document's meta
+
+    def _clean(self, text: str) -> str:
+        text, n = strip_illegal(text)
+        self.illegal_chars += n
+        return text
 
     def add_page(self, number: int, ocr: bool = False) -> None:
         """Start page ``number`` at the current offset (a page with no text keeps an empty span)."""
@@ -98,7 +104,7 @@ class DocumentBuilder:
         A paragraph that carries on a sentence left open by the previous one
         (split by a page break or a footnote block) is joined with a space.
         """
-        para, markers = strip_markers(para)
+        para, markers = strip_markers(self._clean(para))
         lead = len(para) - len(para.lstrip())
         para = para.strip()
         if not para:
@@ -120,8 +126,8 @@ class DocumentBuilder:
 
     def add_footnote(self, number: str, text: str, page: int | None = None) -> None:
         """Record footnote ``number`` (its text stays out of the running text)."""
-        text, _ = strip_markers(text)
-        self.notes.append((number, text.strip(), page))
+        text, _ = strip_markers(self._clean(text))
+        self.notes.append((self._clean(number), text.strip(), page))
 
     def _footnotes(self) -> tuple[Footnote, ...]:
         refs_by_note: dict[int, list[int]] = {}
@@ -140,8 +146,12 @@ class DocumentBuilder:
         return tuple(out)
 
     def build(self, doc_id: str, path: str, extractor: str, title: str | None = None,
-              meta: dict[str, Any] | None = None) -> Document:
-        """Return the Document with its page map, section spans and linked footnotes."""
+              meta: dict[str, Any] | None = None, date: str | None = None) -> Document:
+        """Return the Document with its page map, section spans and linked footnotes.
+
+        ``date`` overrides the first date found in the opening text (a web page's "Published" line).
+        XML-illegal characters are gone from every string; ``meta["illegal_chars_removed"]`` counts them.
+        """
         text = "".join(self.parts)
         pages = []
         for i, (start, number, ocr) in enumerate(self.page_starts):
@@ -158,6 +168,10 @@ class DocumentBuilder:
             sections.append(Section(title=head, level=level, start=start, end=end))
         if not title:
             title = next((h for h, _, _ in self.headings), None) or text[:80].split("\n")[0]
+        title = self._clean(title)
+        meta = dict(meta or {})
+        if self.illegal_chars:
+            meta["illegal_chars_removed"] = self.illegal_chars
         return Document(doc_id=doc_id, path=path, title=title.strip(), text=text, pages=tuple(pages),
-                        sections=tuple(sections), footnotes=self._footnotes(), date=first_date(text[:3000]),
-                        extractor=extractor, meta=meta or {})
+                        sections=tuple(sections), footnotes=self._footnotes(), date=date or first_date(text[:3000]),
+                        extractor=extractor, meta=meta)

@@ -24,6 +24,29 @@ DATE_RE = re.compile(
     r"October|November|December)\s+((?:19|20)\d\d)\b")
 
 
+# Characters XML 1.0 forbids (so openpyxl refuses them in a workbook): C0 controls but tab/LF/CR, lone
+# surrogates, U+FFFE/U+FFFF.  Vertical tab, form feed and the separators act as white space in text files.
+XML_ILLEGAL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_SPACE_LIKE = frozenset("\x0b\x0c\x1c\x1d\x1e\x1f")
+
+
+def strip_illegal(text: str) -> tuple[str, int]:
+    """Remove XML-illegal characters (NUL, BEL, lone surrogates ...); return the text and how many went.
+
+    Done once at extraction, so the document, its segments and every export
+    (JSONL, CSV, XLSX, HTML) hold the same text.  Separator-like controls
+    become a space so the words around them stay apart.
+    """
+    n = 0
+
+    def fix(m: re.Match) -> str:
+        nonlocal n
+        n += 1
+        return " " if m.group(0) in _SPACE_LIKE else ""
+
+    return XML_ILLEGAL_RE.sub(fix, text), n
+
+
 def normalise_line(line: str) -> str:
     """Collapse runs of spaces and strip control characters from one line."""
     line = line.replace("\r", "").replace("\x00", "").replace("\ufffe", "").replace("\x02", "")

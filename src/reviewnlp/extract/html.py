@@ -7,19 +7,23 @@ pages and scraped text share one set of boilerplate rules.
 from __future__ import annotations
 
 import html as html_lib
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
 from ..errors import ExtractionError
 from ..records import Document
-from .text import build_from_paragraphs, parse_text
+from .text import build_from_paragraphs, decode_text, parse_text, published_date
 
 ENGINE = "reviewnlp-html-1"
 SKIP_TAGS = {"script", "style", "nav", "header", "footer", "aside", "form", "noscript", "svg", "button",
              "iframe", "template"}
 BLOCK_TAGS = {"p", "div", "section", "article", "main", "br", "tr", "table", "blockquote", "dd", "dt",
               "figcaption", "pre", "ul", "ol"}
-SKIP_CLASSES = ("comment", "share", "social", "cookie", "breadcrumb", "sidebar", "menu", "navbar")
+SKIP_CLASSES = ("comment", "share", "social", "cookie", "breadcrumb", "sidebar", "menu", "navbar",
+                # GOV.UK's chrome: feedback prompt, related links, metadata block, skip link
+                "gem-c-feedback", "gem-c-related-navigation", "gem-c-contextual-sidebar", "gem-c-metadata",
+                "govuk-skip-link", "gem-c-print-link", "gem-c-single-page-notification-button")
 
 
 class _Collector(HTMLParser):
@@ -92,6 +96,9 @@ def extract_html(path: Path, doc_id: str) -> Document:
     data = path.read_bytes()
     if not data.strip():
         raise ExtractionError(str(path), "empty", "zero-byte file" if not data else "only white space")
-    text, title = html_to_markdown(data.decode("utf-8", errors="replace"))
+    markup = decode_text(data, path, binary_check=False)
+    text, title = html_to_markdown(markup)
     paras, footnotes = parse_text(text)
-    return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {"html_title": title})
+    # The "Published" line sits in the metadata block dropped above; the page's date comes from it.
+    date = published_date(re.sub(r"<[^>]+>", "\n", markup))
+    return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {"html_title": title}, date=date)

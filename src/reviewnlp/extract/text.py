@@ -6,12 +6,14 @@ blocks fenced by ``---`` lines, and common site boilerplate.
 """
 from __future__ import annotations
 
+import codecs
 import re
 from pathlib import Path
 
 from ..errors import ExtractionError
 from ..records import Document
 from .build import MARK_CLOSE, MARK_OPEN, DocumentBuilder
+from .clean import first_date
 
 ENGINE = "reviewnlp-text-1"
 
@@ -27,7 +29,19 @@ EMPHASIS_RE = re.compile(r"(\*\*|__)(.+?)\1")
 BOILERPLATE_RE = re.compile(
     r"^(?:thank you for visiting\b.*|share on (?:social media|facebook|twitter|linkedin).*|news and blogs"
     r"|this website will be closed down\b.*|skip to (?:main )?content|cookies? (?:policy|settings).*"
-    r"|subscribe to (?:our|the) newsletter.*|back to top|print this page|related (?:posts|articles))\s*$", re.I)
+    r"|subscribe to (?:our|the) newsletter.*|back to top|print this page|related (?:posts|articles)"
+    # GOV.UK page chrome: the feedback prompt and the metadata block ("From: <organisation>", "Published <date>").
+    r"|is this page useful\??|report a problem with this page|(?:yes|no),? this page is (?:not )?useful"
+    r"|maybe|thank you for your feedback|from:(?: [^.!?]{0,120})?|(?:first )?published:?(?: \d{1,2} \w+ \d{4})?"
+    r"|last updated:?(?: \d{1,2} \w+ \d{4})?(?: - see all updates)?|(?:get|see) (?:all )?updates? (?:about|to) .{0,80})"
+    r"\s*$", re.I)
+# "Related content" opens GOV.UK's list of links to other pages; the list (and "Explore the topic") is chrome.
+RELATED_START_RE = re.compile(r"^(?:#+\s*)?(?:related content|explore the topic)\s*$", re.I)
+# A bare metadata label whose value is printed on the next line ("From:" / "Department for Education").
+META_LABEL_RE = re.compile(r"^(?:from:|(?:first )?published:?|last updated:?)$", re.I)
+PUBLISHED_RE = re.compile(r"^\s*(?:first )?published:?\s+(\d{1,2}\s+[A-Z][a-z]+\s+\d{4})\b", re.I | re.M)
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 # Once one of these starts a line, the rest of the page is comments or a comment form.
 COMMENTS_START_RE = re.compile(
     r"^(?:(?:one|two|three|\d+) thoughts? on\b|leave a (?:reply|comment)\b|comments? can be added here"
@@ -61,10 +75,28 @@ def parse_text(raw: str) -> tuple[list[tuple[str, int | None]], dict[str, str]]:
                 paras.append((text, None))
             cur.clear()
 
+    in_related = False
+    label_pending = False
     for raw_line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         line = raw_line.strip()
         if COMMENTS_START_RE.match(clean_inline(line)):
             break
+        if RELATED_START_RE.match(clean_inline(line)):
+            flush()
+            in_related = True
+            continue
+        if in_related:
+            if not line or _is_link_line(line):
+                continue
+            in_related = False  # prose again: the link list is over
+        if label_pending and line:
+            label_pending = False
+            if len(line.split()) <= 10 and not re.search(r"[.!?;]$", line):
+                continue  # the label's value: an organisation or a date
+        if META_LABEL_RE.match(clean_inline(line)):
+            flush()
+            label_pending = True
+            continue
         fn = FOOTNOTE_DEF_RE.match(line)
         if fn:
             flush()
@@ -81,7 +113,7 @@ def parse_text(raw: str) -> tuple[list[tuple[str, int | None]], dict[str, str]]:
                 paras.append((title, len(head.group(1))))
             continue
         cleaned = clean_inline(line)
-        if not cleaned or BOILERPLATE_RE.match(cleaned):
+        if not cleaned or BOILERPLATE_RE.match(re.sub(r"^[-*+•]\s+", "", cleaned)):
             flush()
             continue
         if re.match(r"^(?:[-*+•]|\d{1,3}[.)])\s+", line):
@@ -93,15 +125,45 @@ def parse_text(raw: str) -> tuple[list[tuple[str, int | None]], dict[str, str]]:
     return paras, footnotes
 
 
+def _is_link_line(line: str) -> bool:
+    """A line of a link list: a list item, a heading or a short title with no sentence ending."""
+    text = clean_inline(re.sub(r"^(?:#+|[-*+•])\s+", "", line))
+    return bool(re.match(r"^(?:#+|[-*+•])\s+", line)) and len(text.split()) <= 25 or (
+        len(text.split()) <= 12 and not re.search(r"[.!?:;]$", text))
+
+
+def published_date(raw: str) -> str | None:
+    """The ISO date of a web page's "Published 15 December 2023" line, if it has one."""
+    m = PUBLISHED_RE.search(raw)
+    return first_date(m.group(1)) if m else None
+
+
+def decode_text(data: bytes, path: Path, binary_check: bool = True) -> str:
+    """Decode a text file: by its BOM (UTF-8, UTF-16, UTF-32), else UTF-8, else cp1252.
+
+    Without a BOM, NUL bytes near the start mean binary data; later NULs are
+    removed with the other illegal characters when the document is built.
+    """
+    for bom, codec in BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    if binary_check and b"\x00" in data[:4096]:
+        raise ExtractionError(str(path), "unsupported", "binary data in a text file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
 def build_from_paragraphs(paras: list[tuple[str, int | None]], footnotes: dict[str, str], path: Path,
-                          doc_id: str, engine: str, meta: dict) -> Document:
+                          doc_id: str, engine: str, meta: dict, date: str | None = None) -> Document:
     """Assemble parsed paragraphs into a Document (no page map: text has no pages)."""
     builder = DocumentBuilder()
     for text, level in paras:
         builder.add(text, page=None, heading=level)
     for num, note in footnotes.items():
         builder.add_footnote(num, note)
-    doc = builder.build(doc_id, str(path), engine, meta=meta)
+    doc = builder.build(doc_id, str(path), engine, meta=meta, date=date)
     if not doc.text.strip():
         raise ExtractionError(str(path), "empty", "no text after cleaning")
     return doc
@@ -112,11 +174,8 @@ def extract_text(path: Path, doc_id: str) -> Document:
     data = path.read_bytes()
     if not data.strip():
         raise ExtractionError(str(path), "empty", "zero-byte file" if not data else "only white space")
-    if b"\x00" in data[:4096]:
-        raise ExtractionError(str(path), "unsupported", "binary data in a text file")
-    try:
-        raw = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raw = data.decode("cp1252", errors="replace")
+    raw = decode_text(data, path)
+    if not raw.strip():
+        raise ExtractionError(str(path), "empty", "only white space")
     paras, footnotes = parse_text(raw)
-    return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {})
+    return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {}, date=published_date(raw))
