@@ -149,3 +149,75 @@ def test_compound_and_outline_labels():
     doc = b.build("o", "report.pdf", "test")
     recs = [(s.label, s.kind) for s in segment_document(doc) if s.kind == "recommendation"]
     assert recs == [("4a i", "recommendation"), ("4a ii", "recommendation")]
+
+
+# ------------------------------------------------ giant paragraphs (issue 13)
+
+WORDS = ("data", "record", "line", "value", "field", "entry", "item", "block", "token", "series")
+
+
+def _soup(n_words: int, seed: int = 0) -> str:
+    """Words with no sentence punctuation: the shape of a dump or log saved as text."""
+    import random
+
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(n_words))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab .?!\n"), max_size=400), st.integers(4, 60))
+def test_chunk_spans_tile_the_text_within_the_limit(text, limit):
+    from reviewnlp.segment import chunk_spans
+
+    spans = chunk_spans(text, limit)
+    assert spans[0][0] == 0 and spans[-1][1] == len(text)
+    assert all(a[1] == b[0] for a, b in zip(spans, spans[1:]))
+    assert all(0 < b - a <= limit for a, b in spans) or text == ""
+
+
+def test_chunk_spans_cut_after_a_sentence_end_where_there_is_one():
+    from reviewnlp.segment import chunk_spans
+
+    text = "First sentence here. Second one follows and runs on and on"
+    assert chunk_spans(text, 30)[0] == (0, 21)  # after "here. ", not at the last space
+    assert chunk_spans(text, 100) == [(0, len(text))]
+    assert chunk_spans("x" * 25, 10) == [(0, 10), (10, 20), (20, 25)]
+
+
+def test_a_paragraph_over_the_limit_is_fed_to_spacy_in_pieces_with_exact_offsets():
+    from reviewnlp.segment import _sentence_spans
+
+    para = "The committee met in May. " * 40 + _soup(300)
+    spans = _sentence_spans([para, "Short one. Two."], limit=500)
+    assert len(spans[0]) >= 40 and spans[1] == [(0, 10), (11, 15)]
+    assert all(0 <= a < b <= len(para) for a, b in spans[0])
+    assert all(x[1] <= y[0] for x, y in zip(spans[0], spans[0][1:]))
+    assert para[spans[0][0][0]:spans[0][0][1]] == "The committee met in May."
+
+
+def test_hard_wrapped_6_5_mb_text_with_no_blank_lines_segments(tmp_path):
+    """Once spaCy's E088: the whole file is one paragraph of 6.5 million characters."""
+    import textwrap
+
+    path = tmp_path / "hard_wrapped_6_5mb_no_blank_lines.txt"
+    path.write_text("\n".join(textwrap.wrap(_soup(1_150_000), 72)) + "\n", encoding="utf-8")
+    assert path.stat().st_size > 6_500_000
+    doc = extract(path)
+    assert "\n" not in doc.text and len(doc.text) > 6_000_000  # reflowed into one paragraph
+    segs = segment_document(doc)
+    assert segs and segs[-1].end == len(doc.text.rstrip())
+    assert all(doc.text[s.start:s.end] == s.text for s in segs[::50])
+
+
+def test_a_segmentation_failure_is_one_failed_file_not_a_crash(monkeypatch):
+    """With chunking switched off, the giant paragraph hits spaCy's E088 again: caught per file."""
+    import reviewnlp.segment as segment
+    from reviewnlp.batch import segment_or_fail
+
+    monkeypatch.setattr(segment, "SPACY_CHUNK", 10**9)
+    b = DocumentBuilder()
+    b.add(_soup(900_000), page=None)
+    doc = b.build("d", "giant_one_line.txt", "test")
+    failed = segment_or_fail(doc)
+    assert failed.stage == "segment" and failed.cause == "unsegmentable"
+    assert failed.message.startswith("giant_one_line.txt: unsegmentable (ValueError: [E088] Text of length")

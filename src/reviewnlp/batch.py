@@ -29,7 +29,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from . import __version__
-from .errors import ReviewNLPError
+from .errors import ExtractionError, ReviewNLPError
+from .extract import DEFAULT_MAX_FILE_MB
 from .records import Document, FailedFile, Segment, atomic_save_npy, atomic_write_text, content_hash
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -180,7 +181,18 @@ def segment_full(doc: Document) -> list[Segment]:
     return apply_conventions(doc, reclassify(segment_document(doc)))
 
 
-def process_file(path: str, data: bytes | None = None) -> dict:
+def segment_or_fail(doc: Document, name: str | None = None) -> list[Segment] | FailedFile:
+    """Segment a document, or say in one line why it could not be (the segment-stage twin of ``extract_or_fail``)."""
+    name = name or doc.path
+    try:
+        return segment_full(doc)
+    except Exception as exc:  # a rule or model failure on one document must not sink the batch
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        return FailedFile(path=name, stage="segment", cause="unsegmentable",
+                          message=f"{name}: unsegmentable ({type(exc).__name__}: {first[:200]})")
+
+
+def process_file(path: str, data: bytes | None = None, max_mb: float = DEFAULT_MAX_FILE_MB) -> dict:
     """Extract and segment one file; return a JSON-able blob (never raises for a bad file).
 
     With ``data`` the bytes are processed from a temporary copy under the same
@@ -190,28 +202,63 @@ def process_file(path: str, data: bytes | None = None) -> dict:
     from .extract import extract_or_fail
 
     if data is None:
-        result = extract_or_fail(path)
+        result = extract_or_fail(path, max_mb=max_mb)
     else:
         with tempfile.TemporaryDirectory(prefix="reviewnlp-") as tmp_dir:
             source = Path(tmp_dir) / Path(path).name
             source.write_bytes(data)
-            result = extract_or_fail(source, name=path)
+            result = extract_or_fail(source, name=path, max_mb=max_mb)
     if isinstance(result, FailedFile):
         return _unit_blob(Unit(path, failure=result))
-    return _unit_blob(Unit(path, doc=result, segments=segment_full(result)))
+    segs = segment_or_fail(result, path)
+    if isinstance(segs, FailedFile):
+        return _unit_blob(Unit(path, failure=segs))
+    return _unit_blob(Unit(path, doc=result, segments=segs))
 
 
-def _read(path: Path) -> bytes | Unit:
-    """The file's bytes, or a failed unit saying why it cannot be read."""
+def _read(path: Path, max_mb: float = DEFAULT_MAX_FILE_MB) -> bytes | Unit:
+    """The file's bytes, or a failed unit saying why it cannot be read (not a regular file, too large)."""
+    from .extract import read_source
+
     try:
-        return path.read_bytes()
-    except OSError as exc:
-        return Unit(str(path), failure=FailedFile(path=str(path), stage="extract", cause="unreadable",
-                                                  message=f"{path}: unreadable ({exc.strerror or exc})"))
+        return read_source(path, max_mb)
+    except ExtractionError as exc:
+        return Unit(str(path), failure=FailedFile(path=str(path), stage="extract", cause=exc.cause, message=str(exc)))
+
+
+def _worker_init() -> None:
+    """Runs first in each pool worker: the worker dies with the process that started it.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``);
+    elsewhere, and for the instant before ``prctl`` ran, a thread polls the parent.
+    Without this a ``kill -9`` of the run leaves the workers (and the resource
+    tracker they keep open) running with PPID 1.
+    """
+    import ctypes
+    import signal
+    import sys
+    import threading
+    import time
+
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="reviewnlp-parent-watch", daemon=True).start()
 
 
 def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: str = "local",
-              on_done: Callable[[Unit], None] | None = None) -> list[Unit]:
+              on_done: Callable[[Unit], None] | None = None, max_mb: float = DEFAULT_MAX_FILE_MB) -> list[Unit]:
     """Process every file, reusing cached units; results come back in input order.
 
     Each finished unit is cached at once (atomic write), then reported to
@@ -224,7 +271,7 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
     todo: list[tuple[int, str, str]] = []
     report = on_done or (lambda unit: None)
     for i, p in enumerate(paths):
-        data = _read(p)
+        data = _read(p, max_mb)
         if isinstance(data, Unit):
             results[i] = data
         else:
@@ -235,34 +282,37 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
                 todo.append((i, str(p), h))
                 continue
         report(results[i])
-    for i, h, blob in _execute(todo, workers, executor):
+    for i, h, blob in _execute(todo, workers, executor, max_mb):
         results[i] = _unit_from_blob(str(paths[i]), blob)
         cache.put_unit(h, results[i])
         report(results[i])
     return [u for u in results if u is not None]
 
 
-def _execute(todo: list[tuple[int, str, str]], workers: int, executor: str) -> Iterator[tuple[int, str, dict]]:
+def _execute(todo: list[tuple[int, str, str]], workers: int, executor: str,
+             max_mb: float = DEFAULT_MAX_FILE_MB) -> Iterator[tuple[int, str, dict]]:
     """Yield (index, content hash, blob) as units finish."""
     if not todo:
         return
     if executor == "ray":
-        yield from _execute_ray(todo, workers)
+        yield from _execute_ray(todo, workers, max_mb)
     elif workers <= 1:
         for i, path, h in todo:
-            yield i, h, process_file(path)
+            yield i, h, process_file(path, max_mb=max_mb)
     else:
         import multiprocessing as mp
 
         # "spawn": a forked copy of a process that has loaded torch or spaCy threads is not safe.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(process_file, path): (i, h) for i, path, h in todo}
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_worker_init) as pool:
+            futures = {pool.submit(process_file, path, None, max_mb): (i, h) for i, path, h in todo}
             for fut in as_completed(futures):
                 i, h = futures[fut]
                 yield i, h, fut.result()
 
 
-def _execute_ray(todo: list[tuple[int, str, str]], workers: int) -> Iterator[tuple[int, str, dict]]:
+def _execute_ray(todo: list[tuple[int, str, str]], workers: int,
+                 max_mb: float = DEFAULT_MAX_FILE_MB) -> Iterator[tuple[int, str, dict]]:
     try:
         import ray
     except ImportError as exc:
@@ -281,11 +331,11 @@ def _execute_ray(todo: list[tuple[int, str, str]], workers: int) -> Iterator[tup
         while queue or refs:
             while queue and len(refs) < limit:
                 i, path, h = queue.pop(0)
-                data = _read(Path(path))
+                data = _read(Path(path), max_mb)
                 if isinstance(data, Unit):  # gone or unreadable since it was hashed
                     yield i, h, _unit_blob(data)
                     continue
-                refs[remote.remote(path, data)] = (i, h)
+                refs[remote.remote(path, data, max_mb)] = (i, h)
             done, _ = ray.wait(list(refs), num_returns=1)
             for ref in done:
                 i, h = refs.pop(ref)

@@ -274,18 +274,46 @@ def load_sentencizer() -> tuple[Callable[[Iterable[str]], Iterable], str]:
     return (lambda texts: nlp.pipe(texts, batch_size=256)), name
 
 
-def _sentence_spans(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+# Characters per spaCy call.  spaCy refuses texts over nlp.max_length (E088) and its memory grows with
+# the text, so a giant paragraph (a 50 MB one-line file) is fed in pieces; the corpus's longest is 4,676.
+SPACY_CHUNK = 10_000
+
+
+def chunk_spans(text: str, limit: int = SPACY_CHUNK) -> list[tuple[int, int]]:
+    """Cut ``text`` into consecutive ``[start, end)`` spans of at most ``limit`` characters.
+
+    A cut falls after a sentence end (". ", "? ", "! ") in the second half of
+    the window if there is one, else after a space, else at the limit.  Text
+    within the limit is one span, so ordinary paragraphs are split as before.
+    """
+    spans, start, n = [], 0, len(text)
+    while n - start > limit:
+        window = text[start:start + limit]
+        cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
+        if cut >= limit // 2:
+            end = start + cut + 2
+        else:
+            space = window.rfind(" ")
+            end = start + space + 1 if space >= limit // 2 else start + limit
+        spans.append((start, end))
+        start = end
+    spans.append((start, n))
+    return spans
+
+
+def _sentence_spans(texts: Sequence[str], limit: int | None = None) -> list[list[tuple[int, int]]]:
     pipe, _ = load_sentencizer()
-    out = []
-    for doc in pipe(texts):
-        spans = []
+    limit = limit or SPACY_CHUNK
+    pieces = [(i, a, b) for i, t in enumerate(texts) for a, b in chunk_spans(t, limit)]
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    for (i, base, _end), doc in zip(pieces, pipe(texts[i][a:b] for i, a, b in pieces)):
+        spans = out[i]
         for s in doc.sents:
             a, b = s.start_char, s.end_char
             if spans and not re.search(r"[A-Za-z]{2}", doc.text[a:b]):
-                spans[-1] = (spans[-1][0], b)  # "e.g." or a stray number is not a sentence
+                spans[-1] = (spans[-1][0], base + b)  # "e.g." or a stray number is not a sentence
             else:
-                spans.append((a, b))
-        out.append(spans)
+                spans.append((base + a, base + b))
     return out
 
 
