@@ -23,9 +23,11 @@ import numpy as np
 from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
-from .status import VERDICT_RE, StatusModel, load as load_status_model
-from .pairing import (QUOTE_THRESHOLD, document_partners, find_quotes, label_key, label_quotes, segment_dates,
-                      titled_response)
+from .status import StatusModel, load as load_status_model
+from .structure import answer_block, contiguous_runs, decision_scores
+from .pairing import (QUOTE_THRESHOLD, contained_copies, document_partners, find_quotes, label_key, label_quotes,
+                      list_continuations,
+                      responds_to, segment_dates, titled_response)
 
 METHOD = "explicit+rerank-v2"
 # Government statements: what document pairing compares recommendations with.
@@ -36,7 +38,10 @@ MAX_RESPONSES = 5
 # More numbers than this in a row, with no passage between, are a list or contents page, not one grouped answer.
 MAX_GROUP = 6
 CONTENTS_RE = re.compile(r"(?:\.\s?){6,}|…{3,}")
-# Segments apart before an answer block counts as a new run (see _verdict_index).
+# A contents entry without leaders: a title and its page or page range, no sentence punctuation
+# ("Preventing future harm to patients: achieving a safety culture 41-42").
+CONTENTS_LINE_RE = re.compile(r"^[^.!?;]{3,160}?\s\d{1,3}(?:\s?[-–]\s?\d{1,3})?$")
+# Segments apart before an answer block counts as a new run (see _best_run).
 RUN_GAP = 6
 # Retrieval before reranking: candidates kept per recommendation, and the first-stage mix.
 POOL_K = 1000
@@ -185,7 +190,7 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
 
 def _is_contents(s: Segment) -> bool:
     """A contents-page entry ("Recommendation 3: Risk assessment ........ 16"): a pointer, not a recommendation."""
-    return bool(CONTENTS_RE.search(s.text))
+    return bool(CONTENTS_RE.search(s.text) or CONTENTS_LINE_RE.match(s.text.strip()))
 
 
 def _is_candidate(s: Segment) -> bool:
@@ -246,11 +251,16 @@ class AlignContext:
     label_docs: dict[str, set[str]]     # recommendation number -> documents that print answers under it
     terms: object               # scipy CSR, candidates x vocabulary, 1 where the word occurs
     vocab: dict[str, int]
+    responders: frozenset[str] = frozenset()  # documents that answer another document of the run
 
     def recommendations(self) -> list[Segment]:
-        """The original recommendations: one row each (reprints and repeats fold into them)."""
+        """The original recommendations: one row each (reprints and repeats fold into them).
+
+        A document that responds to another in the run prints that report's
+        recommendations to answer them: what it prints is an anchor, never a row.
+        """
         return [s for s in self.segments if s.kind == "recommendation" and s.seg_id not in self.quotes
-                and not _is_contents(s)]
+                and not _is_contents(s) and s.doc_id not in self.responders]
 
 
 def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
@@ -271,6 +281,12 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     recs = [s for s in segments if s.kind == "recommendation" and not _is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     quotes.update(label_quotes(recs, quotes, doc_by_id))
+    quotes.update(contained_copies(recs, quotes))
+    for cont, head in list_continuations(segments, doc_by_id).items():
+        quotes.setdefault(cont, quotes.get(head, head))
+    # Only a document titled as a response: a briefing that reports recommendations and answers both is not one.
+    responders = frozenset(j for d, js in partners.items() for j in js
+                           if j != d and titled_response(doc_by_id.get(j)) and responds_to(doc_by_id.get(j), doc_by_id.get(d)))
     gov = _list_voice(doc_by_id, segments)
     keep = [i for i, s in enumerate(segments) if _is_candidate(s)]
     cands = [segments[i] for i in keep]
@@ -296,7 +312,7 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
                         np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
                         {s.seg_id: i for i, s in enumerate(cands)},
                         {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
-                        _term_matrix(words, vocab), vocab)
+                        _term_matrix(words, vocab), vocab, responders)
 
 
 def _term_matrix(words: Sequence[list[str]], vocab: dict[str, int]):
@@ -441,54 +457,51 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker, status_model
         return Alignment(status="gap", response_text=None, score=round(best, 4),
                          confidence=round(1.0 - best, 3), candidates=top, match="none", **base)
     keep = keep[np.argsort(-prob[keep], kind="stable")]
+    block = None
     if match == "explicit":
-        # The answer under a reprint is the government's verdict, not the discussion around it.
-        keep = np.array(sorted(keep, key=lambda i: not ctx.pool.gov[c.sel[i]]), dtype=np.int64)
-        first = _verdict_index(ctx, c, keep)
-        keep = np.r_[first, keep[keep != first]]
+        # The answer under a reprint: its block, and in it the sentence that decides, not the warm opening.
+        run = _best_run(ctx, c, keep)
+        block = answer_block(ctx.docs[ctx.cands[c.sel[run[0]]].doc_id], [ctx.cands[c.sel[i]] for i in run])
+        whole = [i for i in run if not _fragment(ctx.cands[c.sel[i]].text)] or run
+        scores = decision_scores([ctx.cands[c.sel[i]].text for i in whole], c.lexical[whole], c.dense[whole])
+        first = whole[int(np.argmax(scores))]
+        ranked = [whole[j] for j in np.argsort(-scores, kind="stable")]
+        keep = np.r_[first, [i for i in keep if i != first]].astype(np.int64)
     passages = [ctx.cands[c.sel[i]] for i in keep]
     resp = passages[0]
     responses = tuple({"seg_id": s.seg_id, "doc_id": s.doc_id, "page": s.page, "start": s.start, "end": s.end,
                        "probability": round(float(prob[i]), 4), "coverage": round(float(c.lexical[i]), 4)}
                       for s, i in zip(passages[:MAX_RESPONSES], keep[:MAX_RESPONSES]))
-    also = [] if match == "explicit" else [ctx.cands[c.sel[i]] for i in keep[1:STATUS_PASSAGES]
-                                           if ctx.pool.gov[c.sel[i]]]
-    status, cue, how = _status(rec, resp, _context(ctx, resp), also)
+    if match == "explicit":
+        also: list[Segment] = []
+        context = [ctx.cands[c.sel[i]] for i in ranked if i != first]
+    else:
+        also = [ctx.cands[c.sel[i]] for i in keep[1:STATUS_PASSAGES] if ctx.pool.gov[c.sel[i]]]
+        context = _context(ctx, resp)
+    status, cue, how = _status(rec, resp, context, also)
     p = float(prob[keep[0]])
+    evidence = {"text": resp.text, "doc_id": resp.doc_id, "page": resp.page, "start": resp.start, "end": resp.end,
+                "cue": cue, "rule": how}
     return Alignment(status=status, response_text=resp.text, response_id=resp.seg_id,
                      response_doc_id=resp.doc_id, response_page=resp.page, response_start=resp.start,
                      response_end=resp.end, score=round(p, 4), confidence=round(p, 3), cue=cue, candidates=top,
                      match=match, responses=responses, status_confidence=status_model.confidence(resp.text, status),
-                     status_method=f"{how}+{status_model.model_id}", **base)
+                     status_method=f"{how}+{status_model.model_id}",
+                     response_block=block.to_dict() if block else None, status_evidence=evidence, **base)
 
 
-def _verdict_index(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> int:
-    """In a structural answer block, the passage that gives the government's verdict.
+def _best_run(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> list[int]:
+    """The contiguous run of a scattered structural block that holds its answer.
 
-    The block may be scattered (a number mentioned in an introduction, then
-    the answer itself), so the contiguous run holding the most probable
-    passage is read; in it, an explicit verdict ("This recommendation is
-    accepted in full") wins, else the first government passage with a stance.
+    A number can be mentioned in an introduction and answered pages later,
+    so the passages are split into runs of neighbours; the run with the most
+    passages (the earliest on a tie) is the answer block.
     """
     pos = {int(i): ctx.index_of[ctx.cands[c.sel[i]].seg_id] for i in keep}
-    ordered = sorted(pos, key=pos.get)
-    runs, run = [], [ordered[0]]
-    for a, b in zip(ordered, ordered[1:]):
-        if pos[b] - pos[a] > RUN_GAP:
-            runs.append(run)
-            run = []
-        run.append(b)
-    runs.append(run)
-    best_run = max(runs, key=lambda r: (len(r), -pos[r[0]]))
-    # A list item of the reprinted recommendation ("...; and") is part of the ask, not a verdict.
-    whole = [i for i in best_run if not _fragment(ctx.cands[c.sel[i]].text)] or best_run
-    for i in whole:
-        if VERDICT_RE.search(ctx.cands[c.sel[i]].text):
-            return i
-    for i in whole:
-        if ctx.pool.gov[c.sel[i]] and ctx.pool.stance[c.sel[i]]:
-            return i
-    return whole[0]
+    by_pos = {p: i for i, p in pos.items()}
+    runs = contiguous_runs(list(by_pos), RUN_GAP)
+    best = max(runs, key=lambda r: (len(r), -r[0]))
+    return [by_pos[p] for p in best]
 
 
 def _fragment(text: str) -> bool:

@@ -191,3 +191,54 @@ def label_quotes(recs: Sequence[Segment], quotes: dict[str, str], docs: dict[str
         if len({o.doc_id for o in originals}) == 1 and len(originals) >= 1:
             out[r.seg_id] = originals[0].seg_id
     return out
+
+
+def contained_copies(recs: Sequence[Segment], quotes: dict[str, str], min_words: int = 5) -> dict[str, str]:
+    """Fold a recommendation whose words stand inside an earlier one of the same document.
+
+    A report that repeats its recommendations in a closing list splits them
+    differently from the chapter: a list item's second sentence ("This
+    should be put in place within 12 months") is a copy of part of the
+    chapter's recommendation, not a recommendation of its own.  Repeats of
+    at least ``min_words`` words fold into the earlier recommendation (or
+    what it folds into).
+    """
+    from .evaluate import fold
+
+    out: dict[str, str] = {}
+    seen: dict[str, list[tuple[str, str]]] = {}
+    for r in sorted(recs, key=lambda r: (r.doc_id, r.start)):
+        text = fold(r.text)
+        earlier = seen.setdefault(r.doc_id, [])
+        if r.seg_id not in quotes and len(text.split()) >= min_words:
+            hit = next((sid for sid, t in earlier if text in t), None)
+            if hit is not None:
+                out[r.seg_id] = quotes.get(hit, out.get(hit, hit))
+        earlier.append((r.seg_id, text))
+    return out
+
+
+def list_continuations(segments: Sequence[Segment], docs: dict[str, Document]) -> dict[str, str]:
+    """Fold the later sentences of a numbered recommendation in a recommendations list into it.
+
+    In a list of recommendations ("Appendix 4: List of recommendations"), an
+    item's further sentences ("This should be put in place within 12
+    months") finish the numbered recommendation above them; they are not
+    recommendations of their own.  Outside such a section nothing folds.
+    """
+    from .segment import recommendation_sections
+
+    spans = {d: recommendation_sections(doc) for d, doc in docs.items()}
+    out: dict[str, str] = {}
+    head: Segment | None = None
+    for s in segments:
+        in_list = any(a <= s.start < b for a, b in spans.get(s.doc_id, ()))
+        if not in_list or (head is not None and (head.doc_id != s.doc_id or head.section != s.section)):
+            head = None
+        if s.kind != "recommendation" or not in_list:
+            continue
+        if s.label:
+            head = s
+        elif head is not None:
+            out[s.seg_id] = head.seg_id
+    return out

@@ -166,6 +166,32 @@ class Segment(_Record):
 
 
 @dataclass(frozen=True)
+class AnswerBlock(_Record):
+    """A response's answer to one recommendation: the government's own text under its reprint or number.
+
+    ``start``/``end`` are offsets into the response document's text (the
+    reprint excluded); ``segments`` the government passages it holds;
+    ``verdict`` the printed verdict line ("This recommendation is accepted in
+    full"), with its offsets and page, when there is one.
+    """
+
+    block_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    pages: tuple[int, ...] = ()
+    segments: tuple[str, ...] = ()
+    verdict: dict[str, Any] | None = None
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["pages"] = tuple(kw.get("pages", ()))
+        kw["segments"] = tuple(kw.get("segments", ()))
+        return kw
+
+
+@dataclass(frozen=True)
 class Alignment(_Record):
     """One recommendation and the passage judged to answer it (None for a gap).
 
@@ -197,6 +223,9 @@ class Alignment(_Record):
     responses: tuple[dict[str, Any], ...] = ()
     status_confidence: float = 0.0
     status_method: str = ""
+    # The whole answer (AnswerBlock.to_dict()) when structure found one; response_text is its deciding passage.
+    response_block: dict[str, Any] | None = None
+    status_evidence: dict[str, Any] | None = None
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
