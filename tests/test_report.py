@@ -17,7 +17,7 @@ def _rows():
     return [
         Alignment("Ofsted should get <new> powers.", "partial", "We will test a regime.", rec_id="r1",
                   body="Competition and Markets Authority", response_doc_id="d1", response_page=9, cue="test",
-                  **base),
+                  response_block={"text": "We agree. We will test a <regime> in two areas.", "pages": [9, 10]}, **base),
         Alignment("Levy a windfall tax.", "gap", None, rec_id="r2", body="Competition and Markets Authority", **base),
         Alignment("Make care experience a protected characteristic.", "rejected", "We do not agree.", rec_id="r3",
                   body="Independent Review: Children's Social Care [2022]", response_doc_id="d1", response_page=4,
@@ -34,7 +34,7 @@ def test_xlsx_one_sheet_per_body_with_filters_wrapping_and_colours(tmp_path):
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
     assert header[:5] == ["label", "recommendation_text", "rec_document", "rec_page", "status"]
-    assert ws.auto_filter.ref == "A1:M3" and ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:O3" and ws.freeze_panes == "A2"
     assert ws["B2"].alignment.wrap_text and ws["B2"].value == "Ofsted should get <new> powers."
     assert ws["E2"].value == "partial" and ws["E2"].fill.start_color.rgb.endswith(STATUS_COLOURS["partial"])
     assert ws["E3"].fill.start_color.rgb.endswith(STATUS_COLOURS["gap"])
@@ -66,3 +66,20 @@ def test_html_report_is_self_contained_with_chart_quotes_and_pages(tmp_path):
     assert "We will test a regime.<div class=src>report.pdf, p9</div>" in page
     assert "report.pdf, p3" in page and "no response found" in page
     assert "1 partial, 0 deferred, 1 rejected, 1 gap" in page
+
+
+def test_whole_answer_block_is_shown_in_csv_xlsx_and_html(tmp_path):
+    from reviewnlp.export import write_csv
+
+    write_csv(tmp_path / "a.csv", _rows(), [_doc()])
+    write_xlsx(tmp_path / "a.xlsx", _rows(), [_doc()])
+    write_html(tmp_path / "r.html", _rows(), [_doc()])
+    csv_text = (tmp_path / "a.csv").read_text(encoding="utf-8-sig")
+    assert "response_block,response_block_pages" in csv_text.splitlines()[0]
+    assert "We agree. We will test a <regime> in two areas.,\"9, 10\"" in csv_text
+    ws = load_workbook(tmp_path / "a.xlsx").worksheets[0]
+    header = [c.value for c in ws[1]]
+    col = header.index("response_block")
+    assert ws.cell(row=2, column=col + 1).value == "We agree. We will test a <regime> in two areas."
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<summary>whole answer (pp. 9, 10)</summary>We agree. We will test a &lt;regime&gt; in two areas." in html

@@ -10,7 +10,7 @@ from .records import Alignment, Document, atomic_write_text, write_jsonl
 
 CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "rec_source", "status",
                "status_confidence", "confidence", "cue", "match", "response_text", "response_document",
-               "response_page", "score", "other_responses")
+               "response_page", "response_block", "response_block_pages", "score", "other_responses")
 
 
 def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) -> list[dict]:
@@ -29,18 +29,35 @@ def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) ->
             "response_document": names.get(a.response_doc_id or "", a.response_doc_id or ""),
             "response_page": a.response_page if a.response_page is not None else "", "score": a.score,
             "match": a.match,
+            "response_block": (a.response_block or {}).get("text", ""),
+            "response_block_pages": ", ".join(map(str, (a.response_block or {}).get("pages", ()))),
             "other_responses": "; ".join(f"{names.get(r['doc_id'], r['doc_id'])} p{r['page']} ({r['probability']})"
                                          for r in a.responses[1:]),
         })
     return rows
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'``; other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
-    """Write the alignment table as UTF-8 CSV (with BOM, so Excel reads the £ signs)."""
+    """Write the alignment table as UTF-8 CSV (with BOM, so Excel reads the £ signs).
+
+    Text that would start a formula is prefixed with ``'`` (document text is data, never a formula);
+    ``alignments.jsonl`` keeps the exact text.
+    """
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(alignment_rows(alignments, docs))
+    writer.writerows({k: neutralise_formula(v) for k, v in row.items()} for row in alignment_rows(alignments, docs))
     atomic_write_text(path, "\ufeff" + buf.getvalue())
 
 

@@ -20,8 +20,9 @@ STATUS_COLOURS = {"accepted": "C6EFCE", "partial": "FFEB9C", "deferred": "DDEBF7
 XLSX_COLUMNS = (("label", 10), ("recommendation_text", 60), ("rec_document", 24), ("rec_page", 8),
                 ("status", 11), ("status_confidence", 11), ("confidence", 11), ("cue", 18),
                 ("response_text", 60),
-                ("response_document", 24), ("response_page", 9), ("rec_source", 30), ("rec_id", 22))
-WRAPPED = {"recommendation_text", "response_text", "rec_source", "cue"}
+                ("response_document", 24), ("response_page", 9), ("response_block", 80), ("response_block_pages", 10),
+                ("rec_source", 30), ("rec_id", 22))
+WRAPPED = {"recommendation_text", "response_text", "response_block", "rec_source", "cue"}
 # Workbook metadata carries creation times; a fixed one keeps the file byte-identical across runs.
 FIXED_TIME = _dt.datetime(2000, 1, 1)
 
@@ -59,7 +60,10 @@ def write_xlsx(path: str | Path, alignments: Sequence[Alignment], docs: Sequence
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for r in by_body[body]:
-            ws.append([r[c] for c, _ in XLSX_COLUMNS])
+            ws.append([_cell_value(r[c]) for c, _ in XLSX_COLUMNS])
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"  # document text is a string, even "=HYPERLINK(...)": never a formula
         status_col = [c for c, _ in XLSX_COLUMNS].index("status") + 1
         for i, (col, width) in enumerate(XLSX_COLUMNS, start=1):
             ws.column_dimensions[get_column_letter(i)].width = width
@@ -71,9 +75,20 @@ def write_xlsx(path: str | Path, alignments: Sequence[Alignment], docs: Sequence
                 cell.fill = fills[cell.value]
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = ws.dimensions
+    if not wb.worksheets:  # no recommendations is a valid result: an empty table, not a crash
+        ws = wb.create_sheet("Recommendations")
+        ws.append([c for c, _ in XLSX_COLUMNS])
+        ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
     atomic_write_bytes(path, _fix_zip_times(buf.getvalue()))
+
+
+def _cell_value(value):
+    """Strings lose any XML-illegal character (extraction removes them; an old alignments.jsonl may not have)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _fix_zip_times(data: bytes) -> bytes:
@@ -113,6 +128,9 @@ def write_html(path: str | Path, alignments: Sequence[Alignment], docs: Sequence
         if r["response_text"]:
             resp = (f"{e(r['response_text'])}<div class=src>{e(r['response_document'])}, p{r['response_page']}"
                     f"</div>")
+            if r["response_block"]:
+                resp += (f"<details><summary>whole answer (pp. {e(r['response_block_pages'])})</summary>"
+                         f"{e(r['response_block'])}</details>")
         else:
             resp = "<span class=none>no response found</span>"
         cue = f"<div class=src>cue: {e(r['cue'])}</div>" if r["cue"] else ""

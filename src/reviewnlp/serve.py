@@ -5,20 +5,30 @@ page, and a small JSON API:
 
 - ``GET /api/search?q=...&k=10&mode=hybrid&kind=&stance=&status=&doc=`` -> hits
 - ``GET /api/alignments?status=&body=&q=`` -> alignment rows
-- ``GET /files/<doc_id>`` -> the source file, so ``#page=N`` links open the PDF at the page
+- ``GET /files/<doc_id>`` -> the source file, so ``#page=N`` links open the PDF at the page; an HTML or
+  text source is sent as sandboxed plain text, never as live HTML
+- ``GET /app.js`` -> the page's script (the page itself allows no inline script)
 """
 from __future__ import annotations
 
 import json
-import mimetypes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from .embed import Embedder
 from .export import alignment_rows
-from .records import Alignment, read_jsonl
+from .records import STATUSES, Alignment, read_jsonl
+from .errors import ReviewNLPError
 from .search import MODES, Searcher
+
+# The page's own script comes from /app.js; inline script (and so any script text inside document data) never runs.
+PAGE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+# A corpus file is shown on its own, sandboxed: no script, no same-origin access, whatever it holds.
+FILE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
+# Chromium's PDF viewer refuses to run in a sandbox; a PDF only must not be framed by another site.
+PDF_CSP = "frame-ancestors 'self'"
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>reviewnlp</title>
@@ -51,12 +61,19 @@ table{border-collapse:collapse;width:100%;font-size:.85rem} td,th{border:1px sol
 <div id="count"></div>
 <table><thead><tr><th>body</th><th>label</th><th>recommendation</th><th>page</th><th>status</th><th>response</th>
 <th>page</th><th>match confidence</th></tr></thead><tbody id="rows"></tbody></table></section>
-<script>
-const $ = id => document.getElementById(id);
-const esc = s => (s ?? "").toString().replace(/[&<>"]/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+<script src="/app.js"></script>
+</body></html>
+""".replace("__MODES__", "".join(f"<option>{m}</option>" for m in MODES))
+
+# Served as /app.js so the page can forbid inline script (CSP): text from a document can never run.
+SCRIPT = r"""const $ = id => document.getElementById(id);
+// Every string that comes from a document or the API is data: it passes through esc() before innerHTML.
+const esc = s => (s ?? "").toString().replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
+const num = n => Number.isFinite(Number(n)) ? String(Number(n)) : "";
 function show(tab){ for (const t of ["search","table"]) $(t).classList.toggle("on", t===tab); if(tab==="table") loadTable(); }
 $("show-search").onclick = () => show("search"); $("show-table").onclick = () => show("table");
-function link(doc, page, label){ return page ? `<a href="/files/${doc}#page=${page}" target="_blank">${label} p${page}</a>` : esc(label); }
+function link(doc, page, label){
+  return page ? `<a href="/files/${encodeURIComponent(doc)}#page=${num(page)}" target="_blank" rel="noopener">${esc(label)} p${num(page)}</a>` : esc(label); }
 $("sform").onsubmit = async e => {
   e.preventDefault();
   const p = new URLSearchParams({q:$("q").value, mode:$("mode").value, kind:$("kind").value, stance:$("stance").value, doc:$("doc").value});
@@ -64,8 +81,8 @@ $("sform").onsubmit = async e => {
   $("results").innerHTML = hits.length ? hits.map(h => {
     const [a,b] = h.highlight, c = h.context;
     const ctx = esc(c.slice(Math.max(0,a-240), a)) + "<mark>" + esc(c.slice(a,b)) + "</mark>" + esc(c.slice(b, b+240));
-    return `<div class="hit" data-kind="${h.kind}"><div class="meta">${h.score.toFixed(4)} · <b>${esc(h.kind)}</b>`
-      + `${h.stance ? " · " + h.stance : ""}${h.status ? " · status " + h.status : ""} · ${link(h.doc_id, h.page, h.title)}`
+    return `<div class="hit" data-kind="${esc(h.kind)}"><div class="meta">${num(h.score)} · <b>${esc(h.kind)}</b>`
+      + `${h.stance ? " · " + esc(h.stance) : ""}${h.status ? " · status " + esc(h.status) : ""} · ${link(h.doc_id, h.page, h.title)}`
       + `${h.section ? " · " + esc(h.section) : ""}</div><div>${ctx}</div></div>`; }).join("")
     : "<p>No results.</p>";
 };
@@ -73,14 +90,14 @@ async function loadTable(){
   const p = new URLSearchParams({status:$("tstatus").value, body:$("tbody").value, q:$("tq").value});
   const rows = await (await fetch("/api/alignments?" + p)).json();
   $("count").textContent = rows.length + " recommendations";
-  $("rows").innerHTML = rows.map(r => `<tr class="${r.status}" data-status="${r.status}"><td>${esc(r.body)}</td><td>${esc(r.label)}</td>`
-    + `<td>${esc(r.recommendation_text)}</td><td>${esc(r.rec_document)} ${esc(r.rec_page)}</td><td>${r.status}`
-    + `<br><small>${esc(r.cue)} (${r.status_confidence})</small></td><td>${esc(r.response_text)}</td>`
-    + `<td>${esc(r.response_document)} ${esc(r.response_page)}</td><td>${r.confidence}</td></tr>`).join("");
+  $("rows").innerHTML = rows.map(r => `<tr class="${esc(r.status)}" data-status="${esc(r.status)}"><td>${esc(r.body)}</td><td>${esc(r.label)}</td>`
+    + `<td>${esc(r.recommendation_text)}</td><td>${esc(r.rec_document)} ${esc(r.rec_page)}</td><td>${esc(r.status)}`
+    + `<br><small>${esc(r.cue)} (${esc(r.status_confidence)})</small></td><td>${esc(r.response_text)}`
+    + `${r.response_block ? "<details><summary>whole answer (pp. " + esc(r.response_block_pages) + ")</summary>" + esc(r.response_block) + "</details>" : ""}</td>`
+    + `<td>${esc(r.response_document)} ${esc(r.response_page)}</td><td>${esc(r.confidence)}</td></tr>`).join("");
 }
 $("tform").onsubmit = e => { e.preventDefault(); loadTable(); };
-</script></body></html>
-""".replace("__MODES__", "".join(f"<option>{m}</option>" for m in MODES))
+"""
 
 
 def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
@@ -95,10 +112,13 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
         def log_message(self, fmt: str, *args) -> None:  # keep test and terminal output quiet
             pass
 
-        def _send(self, body: bytes, ctype: str, status: int = 200) -> None:
+        def _send(self, body: bytes, ctype: str, status: int = 200, csp: str = PAGE_CSP) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Security-Policy", csp)
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
             self.end_headers()
             self.wfile.write(body)
 
@@ -110,18 +130,24 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
             if url.path == "/":
                 self._send(PAGE.encode("utf-8"), "text/html; charset=utf-8")
+            elif url.path == "/app.js":
+                self._send(SCRIPT.encode("utf-8"), "text/javascript; charset=utf-8")
             elif url.path == "/api/search":
                 try:
                     hits = searcher.search(q.get("q", ""), k=int(q.get("k", 10)), mode=q.get("mode", "hybrid"),
                                            documents=[q["doc"]] if q.get("doc") else [],
                                            kinds=[q["kind"]] if q.get("kind") else [],
                                            stances=[q["stance"]] if q.get("stance") else [],
-                                           statuses=[q["status"]] if q.get("status") else [])
-                except ValueError as exc:
+                                           statuses=[q["status"]] if q.get("status") else [],
+                                           date_from=q.get("from") or None, date_to=q.get("to") or None)
+                except ValueError as exc:  # a bad k, mode, filter value or date (InvalidQueryError too)
                     self._json({"error": str(exc)}, 400)
                     return
                 self._json([h.to_dict() for h in hits])
             elif url.path == "/api/alignments":
+                if q.get("status") and q["status"] not in STATUSES:
+                    self._json({"error": f"status must be one of {', '.join(STATUSES)}"}, 400)
+                    return
                 out = [r for r in rows
                        if (not q.get("status") or r["status"] == q["status"])
                        and (not q.get("body") or q["body"].lower() in r["body"].lower())
@@ -134,8 +160,25 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
                 if path is None or not path.is_file():
                     self._json({"error": "no such document"}, 404)
                     return
-                self._send(path.read_bytes(), mimetypes.guess_type(path.name)[0] or "application/octet-stream")
+                self._send(*source_response(path))
             else:
                 self._json({"error": "not found"}, 404)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    if not 0 <= port <= 65535:
+        raise ReviewNLPError(f"port {port}: not a port number (0-65535)")
+    try:
+        return ThreadingHTTPServer((host, port), Handler)
+    except OSError as exc:
+        raise ReviewNLPError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
+
+
+def source_response(path: Path) -> tuple[bytes, str, int, str]:
+    """(body, content type, status, CSP) for a corpus file served under ``/files/``.
+
+    Only PDFs are served as themselves; an HTML or text source is document
+    data from an unknown site, so it goes out as plain text in a sandbox and
+    none of its markup or script can run in this page's origin.
+    """
+    if path.suffix.lower() == ".pdf":
+        return path.read_bytes(), "application/pdf", 200, PDF_CSP
+    return path.read_bytes(), "text/plain; charset=utf-8", 200, FILE_CSP
