@@ -1,0 +1,86 @@
+"""Alignment accuracy on every hand-labelled pair, each run in its own folder, scored by the shared scorer.
+
+usage: python benchmarks/accuracy.py [--shared ../shared] [--out /tmp/reviewnlp-accuracy] [--only NAME ...]
+
+For each pair of ``shared/eval/pairs.tsv`` the two documents are run with the real CLI
+(``reviewnlp run REPORT RESPONSE -o OUT/NAME``) and scored with
+``python shared/eval/score.py OUT/NAME/alignments.jsonl GOLD --precision --json``; the
+briefing seed (``corpus/seeds``) is scored on ``dev_gold.jsonl``.  Output folders are kept,
+so a second run reuses each folder's cache and only redoes what changed.  Prints one table,
+worst pair first (by response right), with each run's wall time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def jobs(shared: Path) -> list[tuple[str, list[Path], Path]]:
+    """(name, input paths, gold file) for every pair in pairs.tsv, then the briefing seed."""
+    out = []
+    for line in (shared / "eval" / "pairs.tsv").read_text(encoding="utf-8").splitlines()[1:]:
+        if not line.strip():
+            continue
+        gold, docs = line.split("\t")
+        out.append((Path(gold).stem, [shared / "corpus" / d for d in docs.split()], shared / "eval" / gold))
+    out.append(("briefing", [shared / "corpus" / "seeds"], shared / "eval" / "dev_gold.jsonl"))
+    return out
+
+
+def run_one(name: str, inputs: list[Path], gold: Path, out_root: Path, shared: Path) -> dict:
+    """Run the CLI on one pair and score it; return the scorer's JSON plus the wall time."""
+    out = out_root / name
+    exe = Path(sys.executable).with_name("reviewnlp")
+    cmd = [str(exe) if exe.exists() else "reviewnlp", "run", *map(str, inputs), "-o", str(out), "-q"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    t = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"{name}: reviewnlp run failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
+    score = subprocess.run([sys.executable, str(shared / "eval" / "score.py"), str(out / "alignments.jsonl"), str(gold),
+                            "--precision", "--json"], capture_output=True, text=True, check=True)
+    res = json.loads(score.stdout)
+    res.update(name=name, wall_s=round(wall, 1))
+    return res
+
+
+def table(results: list[dict]) -> str:
+    """The results as a Markdown table, worst response accuracy first."""
+    lines = ["| pair | items | recall | precision | response right | status right | answer block right | rows | wall s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(results, key=lambda r: (r["response_accuracy"], r["status_accuracy"], r["name"])):
+        prec = f"{r['precision']:.0%}" if r["name"] != "briefing" else "-"
+        block = f"{r['block_accuracy']:.0%}" if "block_accuracy" in r else "-"
+        lines.append(f"| {r['name']} | {r['items']} | {r['recall']:.0%} | {prec} | {r['response_accuracy']:.0%} | "
+                     f"{r['status_accuracy']:.0%} | {block} | {r['rows']} | {r['wall_s']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "reviewnlp-accuracy")
+    ap.add_argument("--only", nargs="*", default=None)
+    args = ap.parse_args(argv)
+    results = []
+    for name, inputs, gold in jobs(args.shared):
+        if args.only and name not in args.only:
+            continue
+        results.append(run_one(name, inputs, gold, args.out, args.shared))
+        r = results[-1]
+        print(f"{name}: recall {r['recall']:.0%}, response {r['response_accuracy']:.0%}, status "
+              f"{r['status_accuracy']:.0%} ({r['wall_s']} s)", file=sys.stderr)
+    print(table(results))
+    (args.out / "accuracy.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
