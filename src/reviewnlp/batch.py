@@ -226,13 +226,15 @@ def _read(path: Path, max_mb: float = DEFAULT_MAX_FILE_MB) -> bytes | Unit:
         return Unit(str(path), failure=FailedFile(path=str(path), stage="extract", cause=exc.cause, message=str(exc)))
 
 
-def _worker_init() -> None:
+def _worker_init(parent: int) -> None:
     """Runs first in each pool worker: the worker dies with the process that started it.
 
     On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``);
     elsewhere, and for the instant before ``prctl`` ran, a thread polls the parent.
     Without this a ``kill -9`` of the run leaves the workers (and the resource
-    tracker they keep open) running with PPID 1.
+    tracker they keep open) running with PPID 1.  ``parent`` is the run's pid,
+    passed in because a worker still importing when the run died has already
+    been re-parented by the time this runs.
     """
     import ctypes
     import signal
@@ -240,7 +242,6 @@ def _worker_init() -> None:
     import threading
     import time
 
-    parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
@@ -304,7 +305,7 @@ def _execute(todo: list[tuple[int, str, str]], workers: int, executor: str,
 
         # "spawn": a forked copy of a process that has loaded torch or spaCy threads is not safe.
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init) as pool:
+                                 initializer=_worker_init, initargs=(os.getpid(),)) as pool:
             futures = {pool.submit(process_file, path, None, max_mb): (i, h) for i, path, h in todo}
             for fut in as_completed(futures):
                 i, h = futures[fut]
