@@ -1,6 +1,7 @@
 """Batch runs: caches, resume after kill -9, parallel and Ray executors, bad folders, progress output."""
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -130,7 +131,7 @@ def test_bad_files_folder_with_workers_processes_every_good_file_and_explains_ea
     for e in errors.values():
         assert e["message"].startswith(str(src / Path(e["path"]).name) + ": ") and "\n" not in e["message"]
     manifest = json.loads((out / "run.json").read_text())
-    assert manifest["files"] == {"total": 8, "done": 3, "cached": 0, "failed": 5}
+    assert manifest["files"] == {"total": 8, "done": 3, "cached": 0, "failed": 5, "skipped": 0}
     assert sorted(Path(d["path"]).name for d in manifest["documents"]) == ["good.pdf", "good.txt", "scanned.pdf"]
     # The image-only scan is read by OCR where tesseract is installed (as CI installs it), else explained.
     scanned = next(json.loads(l) for l in (out / "documents.jsonl").read_text().splitlines() if "scanned" in l)
@@ -176,3 +177,53 @@ def test_a_new_reranker_recomputes_only_the_alignment(tmp_path, monkeypatch):
     m = run([src], out, embedder=HashingEmbedder())
     assert m["cache"]["recomputed"] == {"outputs": False, "vectors": False, "index": False, "align": True}
     assert m["files"]["cached"] == 3 and m["counts"]["newly_embedded"] == 0
+
+
+def _children(pid: int) -> dict[int, str]:
+    """Live child processes of ``pid`` with their command lines (from /proc)."""
+    out = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            out[int(stat.parent.name)] = cmd
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_kill_9_of_a_workers_run_leaves_no_orphaned_workers(tmp_path):
+    """Once: the resource tracker and two spawn workers (~390 MB each) lived on with PPID 1."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(6):
+        shutil.copy(SMALL_PDF, src / f"copy_{i}.pdf")
+    proc = _cli(["run", "-q", str(src), "-o", str(tmp_path / "out"), "--workers", "2"])
+    deadline = time.monotonic() + 120
+    while True:
+        kids = {p: c for p, c in _children(proc.pid).items() if "multiprocessing" in c}
+        workers = [p for p, c in kids.items() if "spawn_main" in c]
+        if len(workers) == 2:
+            break
+        assert proc.poll() is None, "the run finished before its workers were seen"
+        assert time.monotonic() < deadline, "workers never started"
+        time.sleep(0.05)
+    time.sleep(0.5)  # let them import and start on a file
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while any(_alive(p) for p in kids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = {p: kids[p][:80] for p in kids if _alive(p)}
+    for p in left:
+        os.kill(p, signal.SIGKILL)  # tidy up before failing
+    assert not left, f"orphaned after kill -9 of the run: {left}"

@@ -17,12 +17,13 @@ from .align import METHOD as ALIGN_METHOD, align
 from .modelstore import model_id as shipped_model_id
 from .rerank import MODEL_NAME as RERANKER
 from .status import MODEL_NAME as STATUS_MODEL
-from .batch import Cache, digest, extract_settings, run_units, segment_full, source_hash
+from .batch import Cache, digest, extract_settings, run_units, segment_or_fail, source_hash
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
 from .errors import ReviewNLPError
 from .export import EXPORTS, write_alignments
-from .extract import discover, extract_many
+from .extract import DEFAULT_MAX_FILE_MB, extract_many, scan
+from .outdir import digests, locked
 from .index import VectorIndex
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
 from .classify import model_id as classifier_id
@@ -41,23 +42,40 @@ STAGE_FILES = {"outputs": (DOCUMENTS, ERRORS, SEGMENTS), "vectors": (VECTORS, "v
                                                            "report.html")}
 
 
-def extract_stage(inputs: Sequence[str | Path], out_dir: Path) -> tuple[list[Document], list[FailedFile]]:
-    """Extract every input file into ``documents.jsonl``; failures go to ``errors.jsonl``."""
-    paths = discover(inputs)
+def extract_stage(inputs: Sequence[str | Path], out_dir: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB,
+                  skipped: list[tuple[str, str]] | None = None) -> tuple[list[Document], list[FailedFile]]:
+    """Extract every input file into ``documents.jsonl``; failures go to ``errors.jsonl``.
+
+    Entries of input folders that are not regular files are appended to ``skipped`` as (path, reason).
+    """
+    paths, passed_over = scan(inputs)
+    if skipped is not None:
+        skipped.extend(passed_over)
     if not paths:
         raise ReviewNLPError(f"no input files found in {', '.join(map(str, inputs))}")
-    docs, failed = extract_many(paths)
+    docs, failed = extract_many(paths, max_mb=max_file_mb)
     write_jsonl(out_dir / DOCUMENTS, docs)
     write_jsonl(out_dir / ERRORS, failed)
     return docs, failed
 
 
 def segment_stage(docs: Sequence[Document], out_dir: Path) -> list[Segment]:
-    """Segment documents into ``segments.jsonl``: cue rules first, then the trained kind classifier."""
+    """Segment documents into ``segments.jsonl``: cue rules first, then the trained kind classifier.
+
+    A document that cannot be segmented is added to ``errors.jsonl`` and left out; the others go on.
+    """
     segs: list[Segment] = []
+    failed: list[FailedFile] = []
     for doc in docs:
-        segs.extend(segment_full(doc))
+        result = segment_or_fail(doc)
+        if isinstance(result, FailedFile):
+            failed.append(result)
+        else:
+            segs.extend(result)
     write_jsonl(out_dir / SEGMENTS, segs)
+    if failed:
+        known = list(read_jsonl(out_dir / ERRORS, FailedFile)) if (out_dir / ERRORS).exists() else []
+        write_jsonl(out_dir / ERRORS, known + failed)
     return segs
 
 
@@ -157,15 +175,21 @@ def versions() -> dict[str, str]:
 
 
 def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | None = None, workers: int = 1,
-        executor: str = "local", progress: Progress | None = None) -> dict:
+        executor: str = "local", progress: Progress | None = None, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> dict:
     """Run every stage over ``inputs`` into ``out_dir``; return the manifest written to ``run.json``.
 
     Per-file work (extract, segment) and per-document vectors come from the
     cache when their content and settings are unchanged; the corpus-level
     stages (index, align and the exports) are skipped when their inputs are.
+    The folder is locked for the whole run: a second run on it stops at once
+    (:class:`~reviewnlp.errors.OutputFolderError`) instead of mixing files.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with locked(out_dir) as folder:
+        return _run(inputs, folder, embedder, workers, executor, progress, max_file_mb)
+
+
+def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None, workers: int, executor: str,
+         progress: Progress | None, max_file_mb: float) -> dict:
     embedder = embedder or default_embedder()
     progress = progress or Progress(quiet=True)
     cache = Cache(out_dir)
@@ -180,7 +204,9 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         return now
 
     t = t0
-    paths = discover(inputs)
+    paths, skipped = scan(inputs)
+    for path, why in skipped:
+        progress.log(f"skipped: {path}: {why}")
     if not paths:
         raise ReviewNLPError(f"no input files found in {', '.join(map(str, inputs))}")
     files = {"done": 0, "cached": 0, "failed": 0}
@@ -190,7 +216,7 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         advance(note=f"{Path(u.path).name}{' (cached)' if u.cached else ''}{' FAILED' if u.failure else ''}")
 
     with progress.stage("extract", len(paths)) as advance:
-        units = run_units(paths, cache, workers, executor, on_unit)
+        units = run_units(paths, cache, workers, executor, on_unit, max_mb=max_file_mb)
     docs, failed, segs, seen = [], [], [], set()
     for u in units:
         if u.failure:
@@ -251,7 +277,8 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
                    "segment_rules": SEGMENT_METHOD, "segment_classifier": classifier_id(),
                    "alignment": ALIGN_METHOD, **models},
         "execution": {"executor": executor, "workers": workers},
-        "files": {"total": len(paths), **files},
+        "files": {"total": len(paths), **files, "skipped": len(skipped)},
+        "skipped": [{"path": p, "reason": why} for p, why in skipped],
         "cache": {"extract_settings": extract_settings(), "segment_settings_key": cache.skey,
                   "keys": keys, "recomputed": {k: bool(v) for k, v in redo.items()},
                   "newly_embedded": newly_embedded},
@@ -263,6 +290,8 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
         "failed": [f.to_dict() for f in failed],
         "timings_s": timings,
         "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, *EXPORTS, ERRORS, MANIFEST],
+        # What search checks before answering: these files, as this run left them.
+        "output_digests": digests(out_dir),
     }
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
