@@ -78,3 +78,29 @@ def test_bm25_and_intent():
     assert s[0] > s[2] > 0 and s[1] == 0
     assert intent_stances("what was rejected about the workforce?") == {"rejected"}
     assert intent_stances("kinship allowances") == set()
+
+
+NO_MODEL_PROBE = """
+import sys
+from reviewnlp.search import Searcher
+s = Searcher(sys.argv[1])
+for mode in sys.argv[2].split(","):
+    query = "kinship leave matching" if mode == "phrase" else "kinship carers allowance"
+    assert s.search(query, k=3, mode=mode), mode
+print(" ".join(m for m in ("torch", "openvino", "sentence_transformers") if m in sys.modules))
+"""
+
+
+def test_lexical_and_phrase_search_load_no_model_and_dense_loads_no_torch(run_dir):
+    import subprocess
+    import sys
+
+    def loaded(modes):
+        res = subprocess.run([sys.executable, "-c", NO_MODEL_PROBE, str(run_dir), modes], capture_output=True,
+                             text=True, timeout=300)
+        assert res.returncode == 0, res.stderr
+        return set(res.stdout.split())
+
+    assert loaded("lexical,phrase") == set()
+    assert loaded("hybrid,dense") == {"openvino"}  # the run was embedded with the default backend
+    assert (run_dir / "bm25.npz").exists()  # saved by the run, loaded by search

@@ -25,6 +25,47 @@ def _domain_errors(fn):
     return wrapper
 
 
+def _writes_output(fn):
+    """Hold the output folder's lock while a stage command writes it, then re-record run.json's digests."""
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        from .outdir import locked, refresh_manifest
+
+        with locked(kwargs["out_dir"]):
+            result = fn(*args, **kwargs)
+            refresh_manifest(kwargs["out_dir"])
+        return result
+    return wrapper
+
+
+def _iso_date(ctx, param, value):
+    """Click callback: a real calendar date as YYYY-MM-DD, or None."""
+    import datetime as dt
+    import re
+
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            raise ValueError
+        return dt.date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date as YYYY-MM-DD") from None
+
+
+def EMBED_OPTIONS(fn):
+    """``--embed-backend`` and ``--device`` for the commands that embed or check vectors."""
+    fn = click.option("--device", type=click.Choice(["cpu", "cuda"]), default=None,
+                      help="cpu (default), or cuda: a GPU torch can see (torch backend only).")(fn)
+    return click.option("--embed-backend", "backend", type=click.Choice(["openvino", "openvino-f32", "torch"]),
+                        default=None, envvar="REVIEWNLP_EMBED_BACKEND",
+                        help="Embedding backend [default: openvino on the CPU, torch with --device cuda].")(fn)
+
+
+MAX_FILE_OPTION = click.option("--max-file-mb", default=200.0, show_default=True, type=click.FloatRange(min=0.001),
+                               help="Refuse input files larger than this (MB).")
+
+
 @click.group()
 @click.version_option(__version__, prog_name="reviewnlp")
 def main() -> None:
@@ -39,8 +80,11 @@ def main() -> None:
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: this machine; ray: Ray tasks (a local Ray instance, or the cluster at RAY_ADDRESS).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
+@MAX_FILE_OPTION
+@EMBED_OPTIONS
 @_domain_errors
-def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, quiet: bool) -> None:
+def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, quiet: bool, max_file_mb: float,
+        backend: str | None, device: str | None) -> None:
     """Run every stage on INPUTS (files or folders) and write the outputs to --out.
 
     Work already done for unchanged files is taken from --out/cache, so a killed
@@ -49,11 +93,18 @@ def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, qu
     from .pipeline import run as run_pipeline
     from .progress import Progress
 
-    manifest = run_pipeline(list(inputs), out_dir, workers=workers, executor=executor, progress=Progress(quiet=quiet))
+    from .embed import make_embedder
+
+    manifest = run_pipeline(list(inputs), out_dir, embedder=make_embedder(backend, device), workers=workers,
+                            executor=executor, progress=Progress(quiet=quiet),
+                            max_file_mb=max_file_mb)
     c, f = manifest["counts"], manifest["files"]
-    click.echo(f"{f['total']} files: {f['done']} processed, {f['cached']} from cache, {f['failed']} failed")
+    click.echo(f"{f['total']} files: {f['done']} processed, {f['cached']} from cache, {f['failed']} failed"
+               + (f", {f['skipped']} skipped" if f["skipped"] else ""))
     for fail in manifest["failed"]:
         click.echo(f"  failed: {fail['message']}")
+    for skip in manifest["skipped"]:
+        click.echo(f"  skipped: {skip['path']}: {skip['reason']}")
     click.echo(f"{c['documents']} documents, {c['pages']} pages, {c['segments']} segments "
                f"({c['newly_embedded']} newly embedded), {c['recommendations']} recommendations aligned "
                f"in {manifest['timings_s']['total']:.1f}s")
@@ -66,12 +117,17 @@ def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, qu
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @OUT_OPTION
+@MAX_FILE_OPTION
 @_domain_errors
-def extract(inputs: tuple[Path, ...], out_dir: Path) -> None:
+@_writes_output
+def extract(inputs: tuple[Path, ...], out_dir: Path, max_file_mb: float) -> None:
     """Extract text, pages and sections from INPUTS into documents.jsonl."""
     from .pipeline import extract_stage
 
-    docs, failed = extract_stage(list(inputs), out_dir)
+    skipped: list[tuple[str, str]] = []
+    docs, failed = extract_stage(list(inputs), out_dir, max_file_mb, skipped)
+    for path, why in skipped:
+        click.echo(f"skipped: {path}: {why}", err=True)
     for f in failed:
         click.echo(f"error: {f.message}", err=True)
     click.echo(f"{len(docs)} documents extracted, {len(failed)} failed -> {out_dir}/documents.jsonl")
@@ -80,6 +136,7 @@ def extract(inputs: tuple[Path, ...], out_dir: Path) -> None:
 @main.command()
 @OUT_OPTION
 @_domain_errors
+@_writes_output
 def segment(out_dir: Path) -> None:
     """Segment documents.jsonl into classified segments.jsonl."""
     from .pipeline import load_documents, segment_stage
@@ -91,40 +148,47 @@ def segment(out_dir: Path) -> None:
 
 @main.command()
 @OUT_OPTION
+@EMBED_OPTIONS
 @_domain_errors
-def embed(out_dir: Path) -> None:
+@_writes_output
+def embed(out_dir: Path, backend: str | None, device: str | None) -> None:
     """Embed segments.jsonl into vectors.npy."""
-    from .embed import default_embedder
+    from .embed import make_embedder
     from .pipeline import embed_stage, load_segments
 
-    vecs, new = embed_stage(load_segments(out_dir), out_dir, default_embedder())
+    vecs, new = embed_stage(load_segments(out_dir), out_dir, make_embedder(backend, device))
     click.echo(f"{len(vecs)} vectors ({new} newly embedded) -> {out_dir}/vectors.npy")
 
 
 @main.command()
 @OUT_OPTION
+@EMBED_OPTIONS
 @_domain_errors
-def index(out_dir: Path) -> None:
+@_writes_output
+def index(out_dir: Path, backend: str | None, device: str | None) -> None:
     """Build the FAISS index from vectors.npy."""
-    from .embed import MODEL_ID
+    from .embed import make_embedder
     from .pipeline import index_stage, load_segment_vectors, load_segments
 
+    model_id = make_embedder(backend, device).model_id
     segs = load_segments(out_dir)
-    vecs = load_segment_vectors(out_dir, segs, MODEL_ID)
-    idx = index_stage(segs, vecs, out_dir, MODEL_ID)
+    vecs = load_segment_vectors(out_dir, segs, model_id)
+    idx = index_stage(segs, vecs, out_dir, model_id)
     click.echo(f"{idx.index.ntotal} vectors indexed -> {out_dir}/index.faiss")
 
 
 @main.command()
 @OUT_OPTION
+@EMBED_OPTIONS
 @_domain_errors
-def align(out_dir: Path) -> None:
+@_writes_output
+def align(out_dir: Path, backend: str | None, device: str | None) -> None:
     """Align recommendations to responses; writes alignments.jsonl and alignments.csv."""
-    from .embed import MODEL_ID
+    from .embed import make_embedder
     from .pipeline import align_stage, load_documents, load_segment_vectors, load_segments
 
     segs = load_segments(out_dir)
-    vecs = load_segment_vectors(out_dir, segs, MODEL_ID)
+    vecs = load_segment_vectors(out_dir, segs, make_embedder(backend, device).model_id)
     alignments = align_stage(load_documents(out_dir), segs, vecs, out_dir)
     click.echo(f"{len(alignments)} recommendations aligned -> {out_dir}/alignments.jsonl")
 
@@ -132,6 +196,7 @@ def align(out_dir: Path) -> None:
 @main.command()
 @OUT_OPTION
 @_domain_errors
+@_writes_output
 def export(out_dir: Path) -> None:
     """Write alignments.csv, alignments.xlsx and report.html from alignments.jsonl."""
     from .export import write_tables
@@ -148,7 +213,7 @@ def export(out_dir: Path) -> None:
 @main.command()
 @click.argument("query")
 @OUT_OPTION
-@click.option("-k", "--top", default=10, show_default=True, help="Number of results.")
+@click.option("-k", "--top", default=10, show_default=True, type=click.IntRange(min=1), help="Number of results.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical", "phrase"]), default="hybrid",
               show_default=True, help="Ranking: dense + BM25 fused (hybrid), one of them, or exact phrase.")
 @click.option("--doc", "documents", multiple=True, help="Only documents whose file name or title contains this.")
@@ -159,17 +224,24 @@ def export(out_dir: Path) -> None:
 @click.option("--status", "statuses", multiple=True,
               type=click.Choice(["accepted", "partial", "deferred", "rejected", "gap"]),
               help="Alignment status of the recommendation, or of the recommendation a passage answers.")
-@click.option("--from", "date_from", help="Documents dated on or after (YYYY-MM-DD).")
-@click.option("--to", "date_to", help="Documents dated on or before (YYYY-MM-DD).")
+@click.option("--from", "date_from", callback=_iso_date, help="Documents dated on or after (YYYY-MM-DD).")
+@click.option("--to", "date_to", callback=_iso_date, help="Documents dated on or before (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@EMBED_OPTIONS
 @_domain_errors
 def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bodies, stances, statuses,
-           date_from, date_to, as_json: bool) -> None:
+           date_from, date_to, as_json: bool, backend: str | None, device: str | None) -> None:
     """Search the segments of a finished run by meaning (hybrid dense + BM25 by default)."""
     from .search import Searcher
 
-    hits = Searcher(out_dir).search(query, k=top, mode=mode, documents=documents, kinds=kinds, bodies=bodies,
-                                    stances=stances, statuses=statuses, date_from=date_from, date_to=date_to)
+    embedder = None
+    if backend or device:  # otherwise the backend that made the run's index answers (see Searcher)
+        from .embed import make_embedder
+
+        embedder = make_embedder(backend, device)
+    hits = Searcher(out_dir, embedder).search(query, k=top, mode=mode, documents=documents, kinds=kinds,
+                                              bodies=bodies, stances=stances, statuses=statuses,
+                                              date_from=date_from, date_to=date_to)
     for h in hits:
         if as_json:
             click.echo(json.dumps(h.to_dict(), ensure_ascii=False))
@@ -187,7 +259,7 @@ def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bod
 @main.command()
 @OUT_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @_domain_errors
 def serve(out_dir: Path, host: str, port: int) -> None:
     """Serve a local web page over a finished run: search, filters, and the alignment table."""
