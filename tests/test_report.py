@@ -83,3 +83,35 @@ def test_whole_answer_block_is_shown_in_csv_xlsx_and_html(tmp_path):
     assert ws.cell(row=2, column=col + 1).value == "We agree. We will test a <regime> in two areas."
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<summary>whole answer (pp. 9, 10)</summary>We agree. We will test a &lt;regime&gt; in two areas." in html
+
+
+def test_xlsx_writes_formula_like_text_as_strings_never_formulas(tmp_path):
+    import zipfile
+
+    rows = [Alignment('=HYPERLINK("http://attacker.example","click")', "gap", None, rec_id="r1", rec_doc_id="d1",
+                      rec_page=1, rec_start=0, rec_end=5, body="Review", label=None),
+            Alignment("+1 and -1 and @SUM(A1)", "gap", None, rec_id="r2", rec_doc_id="d1", rec_page=1, rec_start=0,
+                      rec_end=5, body="Review", label=None)]
+    path = tmp_path / "a.xlsx"
+    write_xlsx(path, rows, [_doc()])
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no formula element anywhere
+    ws = load_workbook(path)["Review"]
+    assert [(c.value, c.data_type) for c in ws["B"][1:]] == [
+        ('=HYPERLINK("http://attacker.example","click")', "s"), ("+1 and -1 and @SUM(A1)", "s")]
+
+
+def test_no_recommendations_gives_a_workbook_with_a_header_only_sheet(tmp_path):
+    path = tmp_path / "empty.xlsx"
+    write_xlsx(path, [], [_doc()])
+    wb = load_workbook(path)
+    assert wb.sheetnames == ["Recommendations"]
+    assert [c.value for c in wb["Recommendations"][1]][:2] == ["label", "recommendation_text"]
+    assert wb["Recommendations"].max_row == 1
+
+
+def test_xlsx_drops_control_characters_left_in_an_old_alignments_file(tmp_path):
+    row = Alignment("Fund\x07 carers\x1b.", "gap", None, rec_id="r1", rec_doc_id="d1", rec_page=1, rec_start=0,
+                    rec_end=5, body="Review", label=None)
+    write_xlsx(tmp_path / "a.xlsx", [row], [_doc()])
+    assert load_workbook(tmp_path / "a.xlsx")["Review"]["B2"].value == "Fund carers."

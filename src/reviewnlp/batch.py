@@ -186,7 +186,9 @@ def segment_or_fail(doc: Document, name: str | None = None) -> list[Segment] | F
     name = name or doc.path
     try:
         return segment_full(doc)
-    except Exception as exc:  # a rule or model failure on one document must not sink the batch
+    except ReviewNLPError:
+        raise  # a missing model or a broken install is not this document's fault: stop and say so
+    except Exception as exc:  # a rule or spaCy failure on one document must not sink the batch
         first = str(exc).splitlines()[0] if str(exc) else ""
         return FailedFile(path=name, stage="segment", cause="unsegmentable",
                           message=f"{name}: unsegmentable ({type(exc).__name__}: {first[:200]})")

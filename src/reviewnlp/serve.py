@@ -102,11 +102,13 @@ $("tform").onsubmit = e => { e.preventDefault(); loadTable(); };
 
 def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
                 embedder: Embedder | None = None) -> ThreadingHTTPServer:
-    """A server for the run in ``out_dir`` (not started; call ``serve_forever``)."""
+    """A server for the run in ``out_dir`` (not started; call ``serve_forever``).
+
+    The port is bound first, so a port in use is reported before the run is loaded.
+    """
     out_dir = Path(out_dir)
-    searcher = Searcher(out_dir, embedder)
-    alignments = list(read_jsonl(out_dir / "alignments.jsonl", Alignment))
-    rows = alignment_rows(alignments, list(searcher.docs.values()))
+    searcher: Searcher
+    rows: list[dict] = []
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, fmt: str, *args) -> None:  # keep test and terminal output quiet
@@ -167,9 +169,17 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
     if not 0 <= port <= 65535:
         raise ReviewNLPError(f"port {port}: not a port number (0-65535)")
     try:
-        return ThreadingHTTPServer((host, port), Handler)
+        server = ThreadingHTTPServer((host, port), Handler)
     except OSError as exc:
         raise ReviewNLPError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from exc
+    try:
+        searcher = Searcher(out_dir, embedder)
+        rows.extend(alignment_rows(list(read_jsonl(out_dir / "alignments.jsonl", Alignment)),
+                                   list(searcher.docs.values())))
+    except BaseException:
+        server.server_close()
+        raise
+    return server
 
 
 def source_response(path: Path) -> tuple[bytes, str, int, str]:
