@@ -12,6 +12,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Sequence
 
+from .errors import ReviewNLPError
+
 _FOLD = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
                        "\u00a0": " "})
 
@@ -52,7 +54,7 @@ def score(rows: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]]) -> dic
         ok_status = r.get("status") in {g["status"], *g.get("also_ok", [])}
         status_ok += ok_status
         rt = r.get("response_text")
-        if g["resp"]:
+        if g.get("resp"):
             ok_resp = bool(rt) and any(covers(rt, q, 0.6) or covers(q, rt, 0.6) for q in g["resp"])
         else:
             ok_resp = not rt or r.get("status") == "gap"
@@ -67,10 +69,58 @@ def score(rows: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]]) -> dic
     return {"metrics": metrics, "misses": misses}
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+GOLD_KEYS = ("id", "rec", "status")
+ROW_KEYS = ("recommendation_text", "status")
+
+
+def read_items(path: str | Path, what: str, required: Sequence[str]) -> list[dict[str, Any]]:
+    """Read a JSONL file of objects that each have the ``required`` keys, or raise one clear error.
+
+    ``what`` names the file's role in the message ("gold file", "alignments file").
+    The first bad line is named with its number and what is wrong with it.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ReviewNLPError(f"{path}: not a valid {what}: not UTF-8 text (a binary file?)") from None
+    except OSError as exc:
+        raise ReviewNLPError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from exc
+    items = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            raise ReviewNLPError(f"{path}:{n}: not a valid {what}: the line is not JSON") from None
+        if not isinstance(item, dict):
+            raise ReviewNLPError(f"{path}:{n}: not a valid {what}: expected a JSON object per line, "
+                                 f"got a JSON {_json_type(item)}")
+        missing = [k for k in required if k not in item]
+        if missing:
+            raise ReviewNLPError(f"{path}:{n}: not a valid {what}: no {', '.join(repr(k) for k in missing)}")
+        items.append(item)
+    if not items:
+        raise ReviewNLPError(f"{path}: the {what} is empty")
+    return items
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
 
 
 def score_files(alignments: str | Path, gold: str | Path) -> dict[str, Any]:
-    """Score two JSONL files; see :func:`score`."""
-    return score(_read(Path(alignments)), _read(Path(gold)))
+    """Score two JSONL files; see :func:`score`.  Malformed or empty files raise :class:`ReviewNLPError`.
+
+    An alignments file with no rows is a valid (if poor) table only when it
+    exists and is empty; it scores zero found.
+    """
+    path = Path(alignments)
+    try:
+        empty = not path.read_bytes().strip()
+    except OSError as exc:
+        raise ReviewNLPError(f"{path}: cannot read the alignments file ({exc.strerror or exc})") from exc
+    gold_items = read_items(gold, "gold file", GOLD_KEYS)
+    rows = [] if empty else read_items(path, "alignments file", ROW_KEYS)
+    return score(rows, gold_items)
