@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -25,8 +25,8 @@ from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusModel, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores
-from .pairing import (QUOTE_THRESHOLD, contained_copies, document_partners, find_quotes, label_key, label_quotes,
-                      list_continuations,
+from .pairing import (QUOTE_THRESHOLD, _earlier, contained_copies, document_partners, find_quotes, label_key,
+                      label_quotes, list_continuations, reprint_partners, unpaired,
                       responds_to, segment_dates, titled_response)
 
 METHOD = "explicit+rerank-v2"
@@ -252,6 +252,7 @@ class AlignContext:
     terms: object               # scipy CSR, candidates x vocabulary, 1 where the word occurs
     vocab: dict[str, int]
     responders: frozenset[str] = frozenset()  # documents that answer another document of the run
+    pairing: dict[str, dict[str, str]] = field(default_factory=dict)  # report -> {partner: why}
 
     def recommendations(self) -> list[Segment]:
         """The original recommendations: one row each (reprints and repeats fold into them).
@@ -278,15 +279,31 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
     gov_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in GOV_KINDS] for d in doc_ids}
     partners = document_partners(doc_ids, rec_rows, gov_rows, vectors, doc_by_id)
+    all_rows = {d: [row_of[s.seg_id] for s in by_doc[d]] for d in doc_ids}
+    reprinted = reprint_partners(doc_ids, rec_rows, all_rows, vectors)
+    doc_dates = {x.doc_id: x.date for x in docs}
+    pairing: dict[str, dict[str, str]] = {}
+    for d in sorted(partners):
+        why = {j: "its own statements" if j == d else "closest government statements" for j in partners[d]}
+        # A document that reprints d's recommendations answers them (the one holding the originals is d);
+        # then d's own statements are background, as with a response found by title or date.
+        reprints = {j: n for j, n in reprinted.get(d, {}).items()
+                    if _earlier(d, j, doc_dates, {k: [None] * len(v) for k, v in rec_rows.items()})}
+        if reprints:
+            why.pop(d, None)
+            why.update({j: f"reprints {n} of its recommendations" for j, n in reprints.items()})
+        partners[d] = sorted(why)
+        pairing[d] = {j: why[j] for j in partners[d]}
     recs = [s for s in segments if s.kind == "recommendation" and not _is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     quotes.update(label_quotes(recs, quotes, doc_by_id))
     quotes.update(contained_copies(recs, quotes))
     for cont, head in list_continuations(segments, doc_by_id).items():
         quotes.setdefault(cont, quotes.get(head, head))
-    # Only a document titled as a response: a briefing that reports recommendations and answers both is not one.
-    responders = frozenset(j for d, js in partners.items() for j in js
-                           if j != d and titled_response(doc_by_id.get(j)) and responds_to(doc_by_id.get(j), doc_by_id.get(d)))
+    # A document that reprints another's recommendations, or is titled as its response: a briefing that
+    # reports recommendations and answers both is neither.
+    responders = frozenset(j for d, js in pairing.items() for j, why in js.items() if j != d and (
+        why.startswith("reprints") or titled_response(doc_by_id.get(j)) and responds_to(doc_by_id.get(j), doc_by_id.get(d))))
     gov = _list_voice(doc_by_id, segments)
     keep = [i for i, s in enumerate(segments) if _is_candidate(s)]
     cands = [segments[i] for i in keep]
@@ -312,7 +329,7 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
                         np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
                         {s.seg_id: i for i, s in enumerate(cands)},
                         {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
-                        _term_matrix(words, vocab), vocab, responders)
+                        _term_matrix(words, vocab), vocab, responders, pairing)
 
 
 def _term_matrix(words: Sequence[list[str]], vocab: dict[str, int]):
@@ -413,7 +430,8 @@ def _answered_key(ctx: AlignContext, key: str | None, rec_doc: str) -> str | Non
 
 
 def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
-          row_of: dict[str, int], reranker: Reranker | None = None) -> list[Alignment]:
+          row_of: dict[str, int], reranker: Reranker | None = None,
+          pairing: dict | None = None) -> list[Alignment]:
     """Align every recommendation to the passages that answer it; one Alignment per recommendation.
 
     Explicit matches come first (the response repeats the recommendation's
@@ -424,6 +442,8 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     reranker = reranker or load_reranker()
     status_model = load_status_model()
     ctx = prepare(docs, segments, vectors, row_of)
+    if pairing is not None:
+        pairing.update(pairing_report(ctx))
     out = []
     for rec in ctx.recommendations():
         al = _align_one(ctx, rec, reranker, status_model)
@@ -436,11 +456,24 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     return out
 
 
+def pairing_report(ctx: AlignContext) -> dict[str, dict]:
+    """Which documents answer each document's recommendations, and why, keyed by document id."""
+    out = {}
+    for d, why in sorted(ctx.pairing.items()):
+        doc = ctx.docs.get(d)
+        out[d] = {"path": doc.path if doc else None, "partners": [
+            {"doc_id": j, "path": ctx.docs[j].path if j in ctx.docs else None, "why": w} for j, w in why.items()],
+            "unpaired": unpaired(doc, ctx.partners.get(d, []))}
+    return out
+
+
 def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker, status_model: StatusModel) -> Alignment:
     base = dict(recommendation_text=rec.text, rec_id=rec.seg_id, rec_doc_id=rec.doc_id, rec_page=rec.page,
                 rec_start=rec.start, rec_end=rec.end, body=rec.body, label=rec.label,
                 method=f"{METHOD}+{reranker.model_id}")
     c = candidates(ctx, rec)
+    if not c.explicit.any() and unpaired(ctx.docs.get(rec.doc_id), ctx.partners.get(rec.doc_id, [])):
+        return Alignment(status="gap", response_text=None, match="unpaired", confidence=1.0, **base)
     prob = reranker.score(c.features)
     if c.explicit.any():
         keep = np.flatnonzero(c.explicit)

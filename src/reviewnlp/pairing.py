@@ -102,6 +102,37 @@ def document_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], ca
     return out
 
 
+# A document printing at least this many of another's recommendations (cosine >= REPRINT_COSINE)
+# answers it, whatever its title, date or page furniture says.
+MIN_REPRINTS = 2
+REPRINT_COSINE = 0.85
+
+
+def reprint_partners(doc_ids: Sequence[str], rec_rows: dict[str, list[int]], all_rows: dict[str, list[int]],
+                     vectors: np.ndarray) -> dict[str, dict[str, int]]:
+    """For each document with recommendations, the other documents that reprint them, with how many.
+
+    A response quotes the recommendations it answers; its quotes are near
+    copies of the report's sentences, so they pair a report with its
+    response when a web print's furniture, OCR or a bare title hides what
+    the document is.  Any segment counts as a reprint, since the response's
+    quote may be classified as anything.
+    """
+    out: dict[str, dict[str, int]] = {}
+    for d in doc_ids:
+        if not rec_rows.get(d):
+            continue
+        recs = vectors[rec_rows[d]]
+        for j in doc_ids:
+            if j == d or not all_rows.get(j):
+                continue
+            best = np.max(vectors[all_rows[j]] @ recs.T, axis=0)
+            n = int((best >= REPRINT_COSINE).sum())
+            if n >= MIN_REPRINTS:
+                out.setdefault(d, {})[j] = n
+    return out
+
+
 RESPONSE_TITLE_RE = re.compile(r"\b(?:response|reply|responds|decision)\b", re.I)
 RESPONSE_ONLY_RE = re.compile(r"\b(?:response|reply)\b", re.I)
 
@@ -242,3 +273,20 @@ def list_continuations(segments: Sequence[Segment], docs: dict[str, Document]) -
         elif head is not None:
             out[s.seg_id] = head.seg_id
     return out
+
+
+REPORT_TITLE_RE = re.compile(r"\b(?:report|inquiry|review)\b", re.I)
+NOT_REPORT_RE = re.compile(r"\b(?:briefing|response|reply|strategy|decision|consultation|white paper|plan)\b", re.I)
+
+
+def unpaired(doc: Document | None, partners: Sequence[str]) -> bool:
+    """True when a report was left without any document that answers it.
+
+    A briefing or strategy answers its own reported recommendations, but a
+    report that pairs only with itself has no answer in the run: its own
+    mentions of the government are background, not responses.
+    """
+    if doc is None or list(partners) not in ([], [doc.doc_id]):
+        return False
+    name = f"{doc.title} {Path(doc.path).stem.replace('_', ' ')}"
+    return bool(REPORT_TITLE_RE.search(name)) and not NOT_REPORT_RE.search(name)

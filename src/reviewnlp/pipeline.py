@@ -37,10 +37,11 @@ INDEX = "index.faiss"
 ALIGNMENTS = "alignments.jsonl"
 ERRORS = "errors.jsonl"
 MANIFEST = "run.json"
+PAIRING = "pairing.json"
 # Files each corpus-level stage writes: a stage whose key matches is skipped only when they all exist.
 STAGE_FILES = {"outputs": (DOCUMENTS, ERRORS, SEGMENTS), "vectors": (VECTORS, "vectors.json"),
                "index": (INDEX, INDEX + ".json", BM25_FILE), "align": (ALIGNMENTS, "alignments.csv", "alignments.xlsx",
-                                                           "report.html")}
+                                                           "report.html", PAIRING)}
 
 
 def extract_stage(inputs: Sequence[str | Path], out_dir: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB,
@@ -134,10 +135,12 @@ def index_stage(segs: Sequence[Segment], vecs: np.ndarray, out_dir: Path, model_
 
 def align_stage(docs: Sequence[Document], segs: Sequence[Segment], vecs: np.ndarray,
                 out_dir: Path) -> list[Alignment]:
-    """Align recommendations to responses and write the JSONL and CSV tables."""
+    """Align recommendations to responses; write the tables and ``pairing.json`` (which documents answer which, and why)."""
     row_of = {s.seg_id: i for i, s in enumerate(segs)}
-    alignments = align(docs, segs, vecs, row_of)
+    pairing: dict = {}
+    alignments = align(docs, segs, vecs, row_of, pairing=pairing)
     write_alignments(out_dir, alignments, docs)
+    atomic_write_text(out_dir / PAIRING, json.dumps(pairing, indent=2, ensure_ascii=False) + "\n")
     return alignments
 
 
@@ -161,6 +164,11 @@ def load_segment_vectors(out_dir: Path, segs: Sequence[Segment], model_id: str) 
 
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if count and seconds > 0 else 0.0
+
+
+def _read_json(path: Path) -> dict:
+    """A JSON file written by an earlier stage, or {} when that stage has not run."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _need(path: Path) -> Path:
@@ -295,12 +303,13 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
         "documents": [{"doc_id": d.doc_id, "path": d.path, "title": d.title, "pages": len(d.pages),
                        "extractor": d.extractor} for d in docs],
         "failed": [f.to_dict() for f in failed],
+        "pairing": _read_json(out_dir / PAIRING),
         "timings_s": timings,
         # Throughput of the stages that did work this run (0 where everything came from the cache).
         "segments_per_s": {"extract+segment": _rate(sum(len(u.segments) for u in units if not u.cached),
                                                     timings["extract+segment"]),
                            "embed": _rate(newly_embedded, timings["embed"])},
-        "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, *EXPORTS, ERRORS, MANIFEST],
+        "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, *EXPORTS, PAIRING, ERRORS, MANIFEST],
         # What search checks before answering: these files, as this run left them.
         "output_digests": digests(out_dir),
     }
