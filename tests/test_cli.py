@@ -1,6 +1,7 @@
 """The CLI end to end on real files with the real models; exact error texts."""
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -113,3 +114,119 @@ def test_evaluate_matches_contract(batch, tmp_path):
     assert (metrics["found"], metrics["status_right"], metrics["response_right"]) == (1, 1, 1)
     res = CliRunner().invoke(main, ["evaluate", str(out / "alignments.jsonl"), "--gold", str(gold)])
     assert res.output.splitlines()[0] == "G2\tnot found"
+
+
+# ------------------------------------------------ hostile folders and options (issue 13)
+
+
+def test_output_folder_that_cannot_be_used_is_one_line(tmp_path):
+    import os
+
+    (tmp_path / "a_file").write_text("x")
+    src = tmp_path / "w.txt"
+    src.write_text("The weather was fine.\n")
+    cases = [(tmp_path / "a_file" / "out", "cannot create the output folder (Not a directory)"),
+             (Path("/proc/reviewnlp-out"), "cannot create the output folder (No such file or directory)")]
+    if os.geteuid() != 0:  # root writes through a 0555 folder
+        ro = tmp_path / "read_only"
+        ro.mkdir(mode=0o555)
+        cases.append((ro, "cannot write to the output folder (Permission denied)"))
+    for out, why in cases:
+        res = CliRunner().invoke(main, ["run", str(src), "-o", str(out)])
+        assert (res.exit_code, res.output) == (1, f"Error: {out}: {why}\n"), out
+    if Path("/sys/kernel").is_dir() and not os.access("/sys/kernel", os.W_OK):
+        res = CliRunner().invoke(main, ["run", str(src), "-o", "/sys/kernel"])  # a read-only file system
+        assert res.exit_code == 1 and res.output.startswith("Error: /sys/kernel: cannot write to the output folder (")
+        assert res.output.count("\n") == 1
+
+
+def test_serve_port_in_use_or_out_of_range_is_one_line(tmp_path):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        res = CliRunner().invoke(main, ["serve", "-o", str(tmp_path), "--port", str(port)])
+    finally:
+        taken.close()
+    assert (res.exit_code, res.output) == (1, f"Error: cannot listen on 127.0.0.1:{port} (Address already in use)\n")
+    for bad in ("-1", "70000"):
+        res = CliRunner().invoke(main, ["serve", "-o", str(tmp_path), "--port", bad])
+        assert res.exit_code == 2
+        assert res.output.endswith(f"Error: Invalid value for '--port': {bad} is not in the range 0<=x<=65535.\n")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["-k", "-1"], "Invalid value for '-k' / '--top': -1 is not in the range x>=1."),
+    (["-k", "0"], "Invalid value for '-k' / '--top': 0 is not in the range x>=1."),
+    (["--from", "notadate"], "Invalid value for '--from': 'notadate' is not a date as YYYY-MM-DD"),
+    (["--to", "2024-13-45"], "Invalid value for '--to': '2024-13-45' is not a date as YYYY-MM-DD"),
+    (["--from", "2024-2-3"], "Invalid value for '--from': '2024-2-3' is not a date as YYYY-MM-DD"),
+    (["--kind", "bogus"], "Invalid value for '--kind': 'bogus' is not one of 'recommendation', 'commitment', "
+                          "'response', 'commentary', 'other'."),
+])
+def test_search_refuses_values_that_would_match_nothing_or_everything(batch, args, message):
+    _, out, _ = batch
+    res = CliRunner().invoke(main, ["search", "kinship", "-o", str(out), *args])
+    assert res.exit_code == 2 and res.output.endswith(f"Error: {message}\n")
+
+
+def test_search_library_refuses_them_too(batch):
+    from reviewnlp.errors import InvalidQueryError
+    from reviewnlp.search import Searcher
+
+    _, out, _ = batch
+    s = Searcher(out)
+    for kwargs, message in [({"k": -1}, "k must be a whole number of at least 1, not -1"),
+                            ({"stances": ["maybe"]}, "unknown stance 'maybe'; choose from accepted, partial, "
+                                                     "deferred, rejected"),
+                            ({"date_from": "2024-13-45"}, "from date '2024-13-45' is not a date as YYYY-MM-DD")]:
+        with pytest.raises(InvalidQueryError) as exc:
+            s.search("kinship", mode="lexical", **kwargs)
+        assert str(exc.value) == message
+    assert len(s.search("protocol", mode="lexical", k=2, date_from="2000-01-01", date_to="2100-12-31")) == 2
+
+
+def test_fifo_and_dev_zero_named_on_the_command_line_are_one_error_line_each(tmp_path):
+    """Once: a FIFO hung the run for ever and /dev/zero read until memory ran out."""
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "named_pipe.txt"
+    os.mkfifo(fifo)
+    good = tmp_path / "good.txt"
+    good.write_text("The Government should fund kinship carers.\n")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"word " * 500_000)  # 2.4 MB
+    res = subprocess.run([sys.executable, "-m", "reviewnlp.cli", "extract", str(fifo), "/dev/zero", str(good),
+                          str(big), "-o", str(tmp_path / "out"), "--max-file-mb", "2"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0
+    assert res.stderr.splitlines() == [  # in path order
+        "error: /dev/zero: unsupported (a character device, not a regular file)",
+        f"error: {big}: too-large (2.4 MB; the limit is 2 MB (--max-file-mb))",
+        f"error: {fifo}: unsupported (a FIFO, not a regular file)"]
+    assert res.stdout == f"1 documents extracted, 3 failed -> {tmp_path / 'out'}/documents.jsonl\n"
+
+
+def test_a_run_where_every_file_failed_or_nothing_recommends_still_writes_every_output(tmp_path):
+    """Once: IndexError "At least one sheet must be visible" and no run.json."""
+    failed_only = tmp_path / "failed_only"
+    failed_only.mkdir()
+    shutil.copy(FIXTURES / "encrypted_user_password.pdf", failed_only / "locked.pdf")
+    no_recs = tmp_path / "no_recs"
+    no_recs.mkdir()
+    (no_recs / "weather.txt").write_text("The weather was fine all week. Nobody asked anybody to do anything.\n")
+    for src, first_line in ((failed_only, "1 files: 0 processed, 0 from cache, 1 failed"),
+                            (no_recs, "1 files: 1 processed, 0 from cache, 0 failed")):
+        out = tmp_path / f"out_{src.name}"
+        res = CliRunner().invoke(main, ["run", str(src), "-o", str(out), "-q"])
+        assert res.exit_code == 0, res.output
+        assert res.output.splitlines()[0] == first_line
+        assert json.loads((out / "run.json").read_text())["counts"]["recommendations"] == 0
+        for name in ("alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html", "errors.jsonl"):
+            assert (out / name).exists(), name
+        assert (out / "alignments.jsonl").read_text() == ""
