@@ -26,7 +26,7 @@ from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_feat
 from .status import StatusModel, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores
 from .pairing import (QUOTE_THRESHOLD, _earlier, contained_copies, document_partners, find_quotes, label_key,
-                      label_quotes, list_continuations, reprint_partners, unpaired,
+                      label_quotes, list_continuations, reprint_partners, restated_copies, unpaired,
                       responds_to, segment_dates, titled_response)
 
 METHOD = "explicit+rerank-v2"
@@ -98,7 +98,7 @@ def _printed_under(segments: Sequence[Segment],
                 current[s.doc_id], answered[s.doc_id] = [], False
             if key and key not in current[s.doc_id]:
                 current[s.doc_id].append(key)
-        if _is_candidate(s):
+        if _is_candidate(s) and not is_heading:
             answered[s.doc_id] = True
         out[s.seg_id] = frozenset(current.get(s.doc_id, ()))
     return out
@@ -160,16 +160,23 @@ def _status(rec: Segment, resp: Segment, context: Sequence[Segment],
 
 
 def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
-                     docs: dict[str, Document]) -> dict[str, set[str]]:
+                     docs: dict[str, Document], anchors: dict[str, str | None] | None = None) -> dict[str, set[str]]:
     """Map each original recommendation to the passages that structure says answer it.
 
     A passage printed after a reprint of the recommendation in another
     document (until the next recommendation) answers the original; in a
     document titled as a response, a passage after a recommendation it states
     itself answers that one.  A report's closing list repeating its own
-    recommendations is not an answer block.
+    recommendations is not an answer block.  ``anchors`` maps a responding
+    document's copies of report text, whatever their kind, to the
+    recommendation they reprint (None for a copy of other report text): each
+    opens a block, and the government's passages after it answer it.
     """
+    anchors = anchors or {}
+
     def heading(s: Segment) -> tuple[bool, str | None]:
+        if s.seg_id in anchors:
+            return True, anchors[s.seg_id]
         if s.kind != "recommendation" or _is_contents(s):
             return False, None
         original = quotes.get(s.seg_id)
@@ -298,14 +305,17 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     quotes.update(label_quotes(recs, quotes, doc_by_id))
     quotes.update(contained_copies(recs, quotes))
-    for cont, head in list_continuations(segments, doc_by_id).items():
-        quotes.setdefault(cont, quotes.get(head, head))
     # A document that reprints another's recommendations, or is titled as its response: a briefing that
     # reports recommendations and answers both is neither.
     responders = frozenset(j for d, js in pairing.items() for j, why in js.items() if j != d and (
         why.startswith("reprints") or titled_response(doc_by_id.get(j)) and responds_to(doc_by_id.get(j), doc_by_id.get(d))))
+    copies = _copies(pairing, responders, by_doc, row_of, vectors)
+    answered_copy = {quotes.get(r, r) for r in reprint_anchors(copies, recs, {}).values() if r}
+    quotes.update(restated_copies(recs, quotes, vectors, row_of, answered_copy))
+    for cont, head in list_continuations(segments, doc_by_id).items():
+        quotes.setdefault(cont, quotes.get(head, head))
     gov = _list_voice(doc_by_id, segments)
-    keep = [i for i, s in enumerate(segments) if _is_candidate(s)]
+    keep = [i for i, s in enumerate(segments) if _is_candidate(s) and s.seg_id not in copies]
     cands = [segments[i] for i in keep]
     words = [content_words(s.text) for s in cands]
     df = Counter(w for ws in words for w in set(ws))
@@ -323,13 +333,48 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
             label_docs.setdefault(lab, set()).add(s.doc_id)
     vocab = {w: j for j, w in enumerate(sorted(df))}
     return AlignContext(segments, vectors, row_of, doc_by_id, dates, answer_label, partners, quotes,
-                        explicit_answers(segments, quotes, doc_by_id), cands,
+                        explicit_answers(segments, quotes, doc_by_id, reprint_anchors(copies, recs, quotes)), cands,
                         np.array([row_of[s.seg_id] for s in cands], dtype=np.int64), pool, idf,
                         {s.seg_id: i for i, s in enumerate(segments)},
                         np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
                         {s.seg_id: i for i, s in enumerate(cands)},
                         {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
                         _term_matrix(words, vocab), vocab, responders, pairing)
+
+
+def _copies(pairing: dict[str, dict[str, str]], responders: frozenset[str], by_doc: dict[str, list[Segment]],
+            row_of: dict[str, int], vectors: np.ndarray) -> dict[str, Segment]:
+    """Each segment of a responding document that copies report text, mapped to the report segment it copies."""
+    out: dict[str, Segment] = {}
+    for d, partners in sorted(pairing.items()):
+        src = by_doc.get(d, [])
+        for j in partners:
+            if j == d or j not in responders or not src or not by_doc.get(j):
+                continue
+            segs = by_doc[j]
+            sim = vectors[[row_of[s.seg_id] for s in segs]] @ vectors[[row_of[x.seg_id] for x in src]].T
+            best = np.argmax(sim, axis=1)
+            for k, s in enumerate(segs):
+                if sim[k, best[k]] >= QUOTE_THRESHOLD and s.seg_id not in out:
+                    out[s.seg_id] = src[int(best[k])]
+    return out
+
+
+def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment], quotes: dict[str, str]) -> dict[str, str | None]:
+    """Map each copied segment to the (original) recommendation whose text it reprints, or None.
+
+    A copy reprints a recommendation when the report sentence it copies lies
+    inside that recommendation's span; copies of the report's discussion map
+    to None (they still end the previous answer block).
+    """
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for r in recs:
+        spans.setdefault(r.doc_id, []).append((r.start, r.end, quotes.get(r.seg_id, r.seg_id)))
+    out: dict[str, str | None] = {}
+    for sid, src in copies.items():
+        hit = next((orig for a, b, orig in spans.get(src.doc_id, ()) if a <= src.start < b), None)
+        out[sid] = hit
+    return out
 
 
 def _term_matrix(words: Sequence[list[str]], vocab: dict[str, int]):
@@ -370,7 +415,8 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
     mask = np.isin(cand_doc, allowed) if n else np.zeros(0, bool)
     exp = np.zeros(n, bool)
     for sid in ctx.explicit.get(rec.seg_id, ()):
-        exp[ctx.cand_index[sid]] = True
+        if sid in ctx.cand_index:
+            exp[ctx.cand_index[sid]] = True
     key = _answered_key(ctx, label_key(rec.label), rec.doc_id)
     if key is not None and key in ctx.label_cands:
         rows = ctx.label_cands[key]

@@ -290,3 +290,48 @@ def unpaired(doc: Document | None, partners: Sequence[str]) -> bool:
         return False
     name = f"{doc.title} {Path(doc.path).stem.replace('_', ' ')}"
     return bool(REPORT_TITLE_RE.search(name)) and not NOT_REPORT_RE.search(name)
+
+
+# A recommendation restated in the same report (a summary chapter abridging the body's wording:
+# "GCSA" for "Government Chief Scientific Adviser") is close in meaning and shares most words.
+RESTATED_COSINE = 0.75
+RESTATED_OVERLAP = 0.6
+
+
+def restated_copies(recs: Sequence[Segment], quotes: dict[str, str], vectors: np.ndarray,
+                    row_of: dict[str, int], prefer: set[str] = frozenset()) -> dict[str, str]:
+    """Fold a recommendation that a report states twice in other words; return the quotes to add or change.
+
+    The copy kept is the one a response reprints (``prefer``: the copy it
+    answers), else the first.  Every recommendation that folded into a
+    dropped copy follows it.
+    """
+    from .align import content_words
+    out: dict[str, str] = {}
+    by_doc: dict[str, list[Segment]] = {}
+    for r in recs:
+        if r.seg_id not in quotes:
+            by_doc.setdefault(r.doc_id, []).append(r)
+    for d, items in by_doc.items():
+        if len(items) < 2:
+            continue
+        words = [set(content_words(r.text)) for r in items]
+        v = vectors[[row_of[r.seg_id] for r in items]]
+        sim = v @ v.T
+        for i in range(len(items)):
+            for j in range(i + 1, len(items)):
+                if items[i].seg_id in out or items[j].seg_id in out or sim[i, j] < RESTATED_COSINE:
+                    continue
+                ki, kj = label_key(items[i].label), label_key(items[j].label)
+                if ki and kj and ki != kj and items[i].section == items[j].section:
+                    continue  # siblings of one list ("4a i", "4a iv") are worded alike but are two asks
+                small = min(len(words[i]), len(words[j])) or 1
+                if len(words[i] & words[j]) / small < RESTATED_OVERLAP:
+                    continue
+                keep, drop = (j, i) if items[j].seg_id in prefer and items[i].seg_id not in prefer else (i, j)
+                out[items[drop].seg_id] = items[keep].seg_id
+    # Whatever pointed at a dropped copy now points at the kept one.
+    for k, v in list(quotes.items()):
+        if v in out:
+            out[k] = out[v]
+    return out
