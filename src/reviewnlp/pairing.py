@@ -302,6 +302,9 @@ def restated_copies(recs: Sequence[Segment], quotes: dict[str, str], vectors: np
                     row_of: dict[str, int], prefer: set[str] = frozenset()) -> dict[str, str]:
     """Fold a recommendation that a report states twice in other words; return the quotes to add or change.
 
+    A restatement stands in another section (a summary chapter, a closing
+    list); items of one section are siblings, however alike.
+
     The copy kept is the one a response reprints (``prefer``: the copy it
     answers), else the first.  Every recommendation that folded into a
     dropped copy follows it.
@@ -322,8 +325,7 @@ def restated_copies(recs: Sequence[Segment], quotes: dict[str, str], vectors: np
             for j in range(i + 1, len(items)):
                 if items[i].seg_id in out or items[j].seg_id in out or sim[i, j] < RESTATED_COSINE:
                     continue
-                ki, kj = label_key(items[i].label), label_key(items[j].label)
-                if ki and kj and ki != kj and items[i].section == items[j].section:
+                if items[i].section == items[j].section:
                     continue  # siblings of one list ("4a i", "4a iv") are worded alike but are two asks
                 small = min(len(words[i]), len(words[j])) or 1
                 if len(words[i] & words[j]) / small < RESTATED_OVERLAP:
