@@ -566,7 +566,7 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker, status_model
                      response_end=resp.end, score=round(p, 4), confidence=round(p, 3), cue=cue, candidates=top,
                      match=match, responses=responses, status_confidence=status_model.confidence(resp.text, status),
                      status_method=f"{how}+{status_model.model_id}",
-                     response_block=block.to_dict() if block else None, status_evidence=evidence, **base)
+                     response_block=block.to_json() if block else None, status_evidence=evidence, **base)
 
 
 def _best_run(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> list[int]:

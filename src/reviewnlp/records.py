@@ -184,6 +184,10 @@ class AnswerBlock(_Record):
     segments: tuple[str, ...] = ()
     verdict: dict[str, Any] | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        """The block as plain JSON types (lists, not tuples), as it reads back from a file."""
+        return json.loads(json.dumps(self.to_dict()))
+
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
         kw["pages"] = tuple(kw.get("pages", ()))

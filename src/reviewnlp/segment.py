@@ -353,6 +353,10 @@ def segment_document(doc: Document) -> list[Segment]:
             if label and re.fullmatch(r"\d{1,3}", label) and any(x <= a < y for x, y in reco_spans):
                 # "1. Compensation" in a recommendations list numbers the paragraph below it.
                 ctx.pending_label = label
+        if label and label.startswith("Recommendation ") and heading is None and _is_title(para[off:]):
+            # "Recommendation 2: Leadership of preparedness": a title on the label's line; the ask follows.
+            ctx.pending_label, ctx.block, ctx.block_para = label, "recommendation", True
+            continue
         if label and off >= len(para.rstrip()):
             ctx.pending_label = label  # "Recommendation 4a) i)" on its own line names what follows
             if label.startswith("Recommendation"):
@@ -453,6 +457,15 @@ def segment_document(doc: Document) -> list[Segment]:
                 and ctx.para_voice != "gov"
             ctx.list_body = ctx.para_body or ctx.body
     return _renumber(doc.doc_id, segs)
+
+
+def _is_title(text: str) -> bool:
+    """A short title, not an ask: a few words with no modal, no mandative "be ..." and no closing punctuation."""
+    t = text.strip()
+    if re.search(r"(?:\.\s?){4,}|…|\s\d{1,3}(?:\s?[-–]\s?\d{1,3})?$", t):
+        return False  # a contents entry: leaders or a page number
+    return (0 < len(t.split()) <= 12 and not TERMINAL_PUNCT_RE.search(t) and not modal(t)
+            and not SUBJUNCTIVE_RE.search(t) and not recommends(t))
 
 
 def _renumber(doc_id: str, segs: list[Segment]) -> list[Segment]:

@@ -1,0 +1,204 @@
+"""Structure: answer blocks, the passage that decides, pairing by reprints, and the rows a report keeps.
+
+Each test pins one failure class seen on real report/response pairs, on small documents built like
+them (the deterministic fake embedder stands in for MiniLM; the real model runs in the slow tests).
+"""
+import json
+
+import numpy as np
+import pytest
+
+from reviewnlp.align import CONTENTS_LINE_RE, align
+from reviewnlp.extract.build import DocumentBuilder
+from reviewnlp.segment import segment_document
+from reviewnlp.structure import contiguous_runs, decision_scores, decisiveness, is_verdict
+
+from conftest import SHARED_EVAL
+
+
+def _doc(paras, doc_id, title="test", path=None):
+    b = DocumentBuilder()
+    for text, heading in paras:
+        b.add(text, page=1, heading=heading)
+    return b.build(doc_id, path or f"{doc_id}.txt", title)
+
+
+def _align(embedder, *docs):
+    segs = [s for d in docs for s in segment_document(d)]
+    vecs = embedder.encode([s.text for s in segs])
+    pairing = {}
+    rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)}, pairing=pairing)
+    return rows, pairing
+
+
+REPORT = [
+    ("Report of the inquiry into civil emergencies", 1),
+    ("The inquiry published this report on 18 July 2024.", None),
+    ("Recommendation 1: A single ministerial committee", None),
+    ("The UK government should replace its resilience committees with a single ministerial committee for "
+     "whole-system civil emergency preparedness.", None),
+    ("Recommendation 2: Leadership of preparedness", None),
+    ("The UK government should require the Cabinet Office to lead on preparing for whole-system civil "
+     "emergencies across departments.", None),
+    ("Recommendation 3: Data for research", None),
+    ("The UK government should establish mechanisms for the timely collection and sharing of data for research.",
+     None),
+]
+# Printed from a web page: no title word "response", no date the extractor finds, reprints in full.
+RESPONSE = [
+    ("Civil emergencies: answers", 1),
+    ("Recommendation 1: A single ministerial committee", None),
+    ("The UK government should replace its resilience committees with a single ministerial committee for "
+     "whole-system civil emergency preparedness.", None),
+    ("The government agrees that clear governance is needed to build resilience across the UK.", None),
+    ("The Prime Minister established a single ministerial committee in July 2024 to oversee resilience.", None),
+    ("Recommendation 2: Leadership of preparedness", None),
+    ("The UK government should require the Cabinet Office to lead on preparing for whole-system civil "
+     "emergencies across departments.", None),
+    ("The government agrees with the importance of strong leadership for preparedness.", None),
+    ("We will retain the Lead Government Department model, with a greater role for the Cabinet Office.", None),
+]
+
+
+def test_a_web_print_response_pairs_by_its_reprints_and_its_reprints_are_not_rows(fake_embedder):
+    report = _doc(REPORT, "report", "Report of the inquiry", "inquiry_report.pdf")
+    response = _doc(RESPONSE, "webprint", "Civil emergencies: answers", "page.pdf")
+    rows, pairing = _align(fake_embedder, report, response)
+    assert [a.rec_doc_id for a in rows] == ["report"] * 3
+    assert pairing["report"]["partners"] == [
+        {"doc_id": "webprint", "path": "page.pdf", "why": "reprints 2 of its recommendations"}]
+    assert pairing["report"]["unpaired"] is False
+    assert [(a.match, a.response_doc_id) for a in rows[:2]] == [("explicit", "webprint")] * 2
+
+
+def test_the_decision_is_the_sentence_that_commits_not_the_warm_opening(fake_embedder):
+    report = _doc(REPORT, "report", "Report of the inquiry", "inquiry_report.pdf")
+    response = _doc(RESPONSE, "webprint", "Civil emergencies: answers", "page.pdf")
+    rows, _ = _align(fake_embedder, report, response)
+    second = rows[1]
+    assert second.response_text.startswith("We will retain the Lead Government Department model")
+    # The whole answer travels with it: the government's own words, the reprint left out.
+    block = second.response_block
+    assert block["text"].startswith("The government agrees with the importance of strong leadership")
+    assert block["text"].endswith("with a greater role for the Cabinet Office.")
+    assert response.text[block["start"]:block["end"]] == block["text"]
+    assert second.status_evidence["text"] == second.response_text
+    assert response.text[second.response_start:second.response_end] == second.response_text
+
+
+def test_a_printed_verdict_line_decides_its_block(fake_embedder):
+    verdict = RESPONSE[:3] + [
+        ("The government agrees that clear governance is needed to build resilience across the UK.", None),
+        ("This recommendation is accepted in full.", None),
+        ("A single committee now oversees resilience.", None)]
+    rows, _ = _align(fake_embedder, _doc(REPORT, "report", "Report of the inquiry", "inquiry_report.pdf"),
+                     _doc(verdict, "resp", "Government response", "govt_response.pdf"))
+    first = next(a for a in rows if "single ministerial committee" in a.recommendation_text)
+    assert first.response_text == "This recommendation is accepted in full."
+    assert first.response_block["verdict"]["text"] == "This recommendation is accepted in full."
+    assert first.status == "accepted"
+
+
+def test_a_report_alone_lists_its_recommendations_as_unpaired_gaps(fake_embedder):
+    report = _doc(REPORT + [("The government has said it will publish a new strategy in 2025.", None)],
+                  "report", "Report of the inquiry", "inquiry_report.pdf")
+    rows, pairing = _align(fake_embedder, report)
+    assert len(rows) == 3 and {(a.status, a.match, a.response_text) for a in rows} == {("gap", "unpaired", None)}
+    assert pairing["report"]["unpaired"] is True
+
+
+def test_a_list_items_later_sentences_fold_into_the_numbered_recommendation(fake_embedder):
+    report = REPORT + [
+        ("Appendix 1: List of recommendations", 1),
+        ("Recommendation 3: Exercises", None),
+        ("The UK government should hold a UK-wide pandemic response exercise at least every three years. "
+         "This should be put in place within 12 months of the publication of this report.", None),
+    ]
+    rows, _ = _align(fake_embedder, _doc(report, "report", "Report of the inquiry", "inquiry_report.pdf"),
+                     _doc(RESPONSE, "webprint", "Civil emergencies: answers", "page.pdf"))
+    texts = [a.recommendation_text for a in rows]
+    assert len(texts) == 4
+    assert not any(t.startswith("This should be put in place") for t in texts)
+    assert sum("pandemic response exercise" in t for t in texts) == 1
+
+
+@pytest.mark.parametrize("line", [
+    "Preventing future harm to patients: achieving a safety culture 41-42",
+    "Giving effect to Recommendations of this Inquiry 67",
+])
+def test_contents_entries_without_leaders_are_pointers(line):
+    assert CONTENTS_LINE_RE.match(line)
+
+
+@pytest.mark.parametrize("line", [
+    "The UK government should hold an exercise at least every 3 years.",
+    "Ministers should publish the strategy within 12 months.",
+])
+def test_sentences_ending_in_a_number_are_not_contents_entries(line):
+    assert not CONTENTS_LINE_RE.match(line)
+
+
+@pytest.mark.parametrize("text", [
+    "This recommendation is accepted in full by the UK Government and the Scottish Government.",
+    "Recommendation accepted.",
+    "Accepted in principle.",
+    "The Government accepts this recommendation.",
+])
+def test_verdict_lines(text):
+    assert is_verdict(text)
+
+
+@pytest.mark.parametrize("text", [
+    "The government agrees that clear governance is needed.",
+    "Whether this recommendation is accepted or rejected depends on funding.",
+])
+def test_opinions_are_not_verdicts(text):
+    assert not is_verdict(text)
+
+
+def test_commitments_refusals_and_deferrals_decide_more_than_warm_words():
+    warm = decisiveness("The government agrees with the Inquiry's insights, and they align with our own reflections.")
+    for text in ("We will retain the Lead Government Department model.",
+                 "The Government does not intend to set targets at this time.",
+                 "We will consider how the work of experts could be called upon."):
+        assert decisiveness(text) > warm
+
+
+def test_decision_scores_prefer_the_sentence_about_the_ask_among_equal_commitments():
+    texts = ["We will publish a strategy on violence.", "We will publish the media protocol in autumn."]
+    scores = decision_scores(texts, lexical=np.array([0.0, 0.8]), dense=np.array([0.2, 0.6]))
+    assert int(np.argmax(scores)) == 1
+
+
+def test_contiguous_runs_split_where_neighbours_are_far_apart():
+    assert contiguous_runs([40, 3, 5, 4, 12], gap=6) == [[3, 4, 5], [12], [40]]
+
+
+def test_records_round_trip_the_answer_block(fake_embedder):
+    from reviewnlp.records import Alignment
+
+    rows, _ = _align(fake_embedder, _doc(REPORT, "report", "Report of the inquiry", "inquiry_report.pdf"),
+                     _doc(RESPONSE, "webprint", "Civil emergencies: answers", "page.pdf"))
+    again = Alignment.from_dict(json.loads(json.dumps(rows[0].to_dict())))
+    assert again == rows[0] and again.response_block["pages"] == [1]
+
+
+@pytest.mark.slow
+def test_home_affairs_pair_end_to_end(tmp_path, real_embedder):
+    """The bundled Home Affairs pair, run alone, scored by the shared scorer: every row a gold item."""
+    import subprocess
+    import sys
+
+    from conftest import CORPUS
+    from reviewnlp.pipeline import run
+
+    out = tmp_path / "ha"
+    run([CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_report.pdf",
+         CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_govt_response.pdf"], out, embedder=real_embedder)
+    res = json.loads(subprocess.run([sys.executable, str(SHARED_EVAL / "score.py"), str(out / "alignments.jsonl"),
+                                     str(SHARED_EVAL / "gold" / "home_affairs.jsonl"), "--precision", "--json"],
+                                    capture_output=True, text=True, check=True).stdout)
+    assert res["recall"] == 1.0 and res["precision"] == 1.0 and res["block_accuracy"] == 1.0
+    assert res["response_accuracy"] >= 0.6
+    manifest = json.loads((out / "run.json").read_text())
+    assert any(p["why"].startswith("reprints") for v in manifest["pairing"].values() for p in v["partners"])
