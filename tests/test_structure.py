@@ -111,15 +111,52 @@ def test_a_list_items_later_sentences_fold_into_the_numbered_recommendation(fake
     report = REPORT + [
         ("Appendix 1: List of recommendations", 1),
         ("Recommendation 3: Exercises", None),
-        ("The UK government should hold a UK-wide pandemic response exercise at least every three years. "
-         "This should be put in place within 12 months of the publication of this report.", None),
+        ("The UK government should hold a UK-wide pandemic response exercise at least every three years.", None),
+        ("The exercise should be put in place within 12 months of the publication of this report.", None),
     ]
     rows, _ = _align(fake_embedder, _doc(report, "report", "Report of the inquiry", "inquiry_report.pdf"),
                      _doc(RESPONSE, "webprint", "Civil emergencies: answers", "page.pdf"))
     texts = [a.recommendation_text for a in rows]
     assert len(texts) == 4
-    assert not any(t.startswith("This should be put in place") for t in texts)
+    assert not any(t.startswith("The exercise should be put in place") for t in texts)
     assert sum("pandemic response exercise" in t for t in texts) == 1
+
+
+def test_list_continuations_fold_into_the_numbered_item_above_only_inside_a_recommendations_list():
+    from reviewnlp.pairing import list_continuations
+    from reviewnlp.records import Segment
+
+    text = ("Chapter 2\nThe UK government should act.\nIt should also report.\n"
+            "List of recommendations\nThe UK government should hold an exercise.\nThis should be done in a year.")
+    b = DocumentBuilder()
+    for line, heading in [("Chapter 2", 1), ("The UK government should act.", None), ("It should also report.", None),
+                          ("List of recommendations", 1), ("The UK government should hold an exercise.", None),
+                          ("This should be done in a year.", None)]:
+        b.add(line, page=1, heading=heading)
+    doc = b.build("r", "r.txt", "t")
+    assert doc.text == text
+
+    def seg(n, phrase, label=None):
+        start = text.index(phrase)
+        return Segment(f"r:s{n}", "r", start, start + len(phrase), phrase, 1, doc.section_at(start),
+                       kind="recommendation", label=label)
+
+    segs = [seg(0, "The UK government should act.", "Recommendation 1"), seg(1, "It should also report."),
+            seg(2, "The UK government should hold an exercise.", "Recommendation 2"),
+            seg(3, "This should be done in a year.")]
+    # Outside the list the second sentence stays a recommendation of its own; inside, it finishes item 2.
+    assert list_continuations(segs, {"r": doc}) == {"r:s3": "r:s2"}
+
+
+def test_an_unnumbered_lead_in_is_not_a_row_but_a_numbered_parent_is(fake_embedder):
+    report = REPORT[:2] + [
+        ("Accordingly, I recommend that:", None),
+        ("(a) The UK government should establish a permanent memorial to those affected.", None),
+        ("(b) The UK government should maintain the inquiry website with full functionality online.", None),
+    ]
+    rows, _ = _align(fake_embedder, _doc(report, "report", "Report of the inquiry", "inquiry_report.pdf"))
+    assert [a.label for a in rows] == ["a", "b"]
+    assert not any(a.recommendation_text.endswith(":") for a in rows)
 
 
 @pytest.mark.parametrize("line", [

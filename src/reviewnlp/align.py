@@ -268,7 +268,18 @@ class AlignContext:
         recommendations to answer them: what it prints is an anchor, never a row.
         """
         return [s for s in self.segments if s.kind == "recommendation" and s.seg_id not in self.quotes
-                and not _is_contents(s) and s.doc_id not in self.responders]
+                and not _is_contents(s) and s.doc_id not in self.responders and not self._leads_in(s)]
+
+    def _leads_in(self, s: Segment) -> bool:
+        """An unnumbered lead-in ("Accordingly, I recommend that:") whose list items below are the recommendations.
+
+        A numbered one ("6a All patients ... should receive the following care:") is the parent of its items.
+        """
+        if s.label or not s.text.rstrip().endswith(":"):
+            return False
+        i = self.index_of[s.seg_id]
+        # The items may sit under a numbered title ("5 Ending a defensive culture"), so look two ahead.
+        return any(x.doc_id == s.doc_id and x.kind == "recommendation" for x in self.segments[i + 1:i + 3])
 
 
 def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.ndarray,
@@ -490,9 +501,17 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     ctx = prepare(docs, segments, vectors, row_of)
     if pairing is not None:
         pairing.update(pairing_report(ctx))
+    copies: dict[str, list[Segment]] = {}
+    for sid, original in ctx.quotes.items():
+        copies.setdefault(original, []).append(ctx.segments[ctx.index_of[sid]])
     out = []
     for rec in ctx.recommendations():
         al = _align_one(ctx, rec, reranker, status_model)
+        if rec.seg_id in copies:
+            # The other places it is printed: a summary or closing list, a response's reprint.
+            al = replace(al, rec_copies=tuple({"seg_id": c.seg_id, "doc_id": c.doc_id, "page": c.page, "start": c.start,
+                                               "end": c.end, "label": c.label}
+                                              for c in sorted(copies[rec.seg_id], key=lambda c: (c.doc_id, c.start))))
         doc = ctx.docs.get(rec.doc_id)
         if doc is not None and rec.footnotes:
             notes = doc.footnotes_in(rec.start, rec.end)

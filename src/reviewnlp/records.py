@@ -230,10 +230,11 @@ class Alignment(_Record):
     # The whole answer (AnswerBlock.to_dict()) when structure found one; response_text is its deciding passage.
     response_block: dict[str, Any] | None = None
     status_evidence: dict[str, Any] | None = None
+    rec_copies: tuple[dict[str, Any], ...] = ()
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
-        for key in ("candidates", "rec_sources", "responses"):
+        for key in ("candidates", "rec_sources", "responses", "rec_copies"):
             kw[key] = tuple(kw.get(key, ()))
         return kw
 
