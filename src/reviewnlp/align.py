@@ -24,7 +24,7 @@ from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusModel, load as load_status_model
-from .structure import answer_block, contiguous_runs, decision_scores
+from .structure import answer_block, contiguous_runs, decision_scores, is_verdict
 from .pairing import (QUOTE_THRESHOLD, _earlier, contained_copies, document_partners, find_quotes, label_key,
                       label_quotes, list_continuations, reprint_partners, restated_copies, unpaired,
                       responds_to, segment_dates, titled_response)
@@ -592,13 +592,18 @@ def _best_run(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> list[int]:
     """The contiguous run of a scattered structural block that holds its answer.
 
     A number can be mentioned in an introduction and answered pages later,
-    so the passages are split into runs of neighbours; the run with the most
-    passages (the earliest on a tie) is the answer block.
+    so the passages are split into runs of neighbours; the run that prints a
+    verdict, else the one with the most passages (the earliest on a tie), is
+    the answer block.
     """
     pos = {int(i): ctx.index_of[ctx.cands[c.sel[i]].seg_id] for i in keep}
     by_pos = {p: i for i, p in pos.items()}
     runs = contiguous_runs(list(by_pos), RUN_GAP)
-    best = max(runs, key=lambda r: (len(r), -r[0]))
+
+    def verdict(run: list[int]) -> bool:
+        return any(is_verdict(ctx.segments[p].text) for p in run)
+
+    best = max(runs, key=lambda r: (verdict(r), len(r), -r[0]))
     return [by_pos[p] for p in best]
 
 
