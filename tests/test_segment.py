@@ -221,3 +221,18 @@ def test_a_segmentation_failure_is_one_failed_file_not_a_crash(monkeypatch):
     failed = segment_or_fail(doc)
     assert failed.stage == "segment" and failed.cause == "unsegmentable"
     assert failed.message.startswith("giant_one_line.txt: unsegmentable (ValueError: [E088] Text of length")
+
+
+@pytest.mark.slow
+def test_one_line_text_of_50_mb_segments(tmp_path):
+    """Once spaCy's E088 on a 50 MB one-line file (about a minute of spaCy on 2 cores)."""
+    path = tmp_path / "giant_one_line_50mb.txt"
+    with open(path, "w", encoding="utf-8") as fh:
+        for seed in range(10):
+            fh.write(_soup(850_000, seed) + " ")
+        fh.write("\n")
+    assert path.stat().st_size > 50_000_000
+    doc = extract(path)
+    segs = segment_document(doc)
+    assert segs[-1].end == len(doc.text.rstrip()) and all(len(s.text) <= 10_000 for s in segs)
+    assert all(doc.text[s.start:s.end] == s.text for s in segs[::100])
