@@ -36,7 +36,7 @@ def _snapshot(out: Path) -> dict[str, tuple[bytes, int]]:
 def test_warm_rerun_redoes_nothing_and_a_changed_file_redoes_only_its_own_work(tmp_path):
     src, out = _inputs(tmp_path), tmp_path / "out"
     cold = run([src], out, embedder=HashingEmbedder())
-    assert cold["files"] == {"total": 3, "done": 3, "cached": 0, "failed": 0}
+    assert cold["files"] == {"total": 3, "done": 3, "cached": 0, "failed": 0, "skipped": 0}
     before = _snapshot(out)
     # What a killed run was writing when it died is swept away by the next run.
     leftovers = [out / ".vectors.json.k3j2.tmp", out / "cache" / "units" / ".abc.json.x9.tmp"]
