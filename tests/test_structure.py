@@ -239,3 +239,50 @@ def test_home_affairs_pair_end_to_end(tmp_path, real_embedder):
     assert res["response_accuracy"] >= 0.6
     manifest = json.loads((out / "run.json").read_text())
     assert any(p["why"].startswith("reprints") for v in manifest["pairing"].values() for p in v["partners"])
+
+
+@pytest.mark.parametrize("text,cut", [
+    ("F. include an assessment in the short, medium and long term of the potential impact;", True),
+    ("(c) ensure that the reports are published", True),
+    ("measure the effectiveness of a range of public health measures; and", True),
+    ("F. The government will publish the assessment in 2025.", False),
+    ("The government agrees.", False),
+])
+def test_list_fragments_of_a_reprint_are_not_answers(text, cut):
+    from reviewnlp.align import _fragment
+
+    assert _fragment(text) is cut
+
+
+def test_an_unnumbered_ask_discussing_a_numbered_recommendation_folds_into_it():
+    from reviewnlp.pairing import informal_restatements
+    from reviewnlp.records import Segment
+
+    def seg(n, label, vec):
+        return Segment(f"r:s{n}", "r", n * 10, n * 10 + 5, "x" * 5, 1, "s", kind="recommendation", label=label), vec
+
+    e = np.eye(5, dtype=np.float32)
+    near = (0.8 * e[3] + 0.6 * e[4]).astype(np.float32)  # cosine 0.8 to numbered recommendation 3
+    items = [seg(0, "Recommendation 1", e[0]), seg(1, "Recommendation 2", e[1]), seg(2, "Recommendation 3", e[3]),
+             seg(3, "6", near), seg(4, None, e[2])]
+    recs = [s for s, _ in items]
+    vectors = np.stack([v for _, v in items])
+    row_of = {s.seg_id: i for i, s in enumerate(recs)}
+    assert informal_restatements(recs, {}, vectors, row_of) == {"r:s3": "r:s2"}
+    # With fewer than three numbered recommendations the report does not number them: nothing folds.
+    assert informal_restatements(recs[1:], {}, vectors, row_of) == {}
+
+
+def test_a_committee_summary_chapter_printed_as_a_plain_line_holds_its_numbered_asks():
+    paras = [("Behaviour change", 1), ("8.1. Early discussion should be elsewhere.", None),
+             ("CHAPTER 8: CONCLUSIONS AND RECOMMENDATIONS", None),
+             ("8.2. There is a lack of applied research. To address this problem, the Government will need both to "
+              "evaluate its interventions and commission more research (paragraph 3.10).", None),
+             ("8.3. We acknowledge that there will be occasions when a government does not act.", None),
+             ("8.4. Departmental Chief Scientific Advisers should be responsible for contacts with scientists.", None),
+             ("APPENDIX 1: LIST OF MEMBERS", None),
+             ("9.1. Members should declare their interests.", None)]
+    segs = segment_document(_doc(paras, "r", "Behaviour Change", "hol_report.pdf"))
+    recs = {s.label: s.text for s in segs if s.kind == "recommendation"}
+    assert set(recs) >= {"8.2", "8.4"} and "8.3" not in recs
+    assert recs["8.2"].startswith("There is a lack of applied research.") and "will need both to" in recs["8.2"]

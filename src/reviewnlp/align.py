@@ -25,7 +25,8 @@ from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusModel, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores, is_verdict
-from .pairing import (QUOTE_THRESHOLD, _earlier, contained_copies, document_partners, find_quotes, label_key,
+from .pairing import (QUOTE_THRESHOLD, _earlier, contained_copies, document_partners, find_quotes, informal_restatements,
+                      label_key,
                       label_quotes, list_continuations, reprint_partners, restated_copies, unpaired,
                       responds_to, segment_dates, titled_response)
 
@@ -323,6 +324,7 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     copies = _copies(pairing, responders, by_doc, row_of, vectors)
     answered_copy = {quotes.get(r, r) for r in reprint_anchors(copies, recs, {}).values() if r}
     quotes.update(restated_copies(recs, quotes, vectors, row_of, answered_copy))
+    quotes.update(informal_restatements(recs, quotes, vectors, row_of))
     for cont, head in list_continuations(segments, doc_by_id).items():
         quotes.setdefault(cont, quotes.get(head, head))
     gov = _list_voice(doc_by_id, segments)
@@ -608,8 +610,9 @@ def _best_run(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> list[int]:
 
 
 def _fragment(text: str) -> bool:
-    """A clause cut from a list: it starts in lower case or ends with ";", ",", "and" or "or"."""
-    t = text.strip()
+    """A clause cut from a list: it starts in lower case (after any item marker, "F. include ...") or ends
+    with ";", ",", "and" or "or"."""
+    t = re.sub(r"^\(?[A-Za-z0-9]{1,3}[.)]\s+", "", text.strip())
     return bool(t) and (t[0].islower() or bool(re.search(r"(?:[;,:]|\b(?:and|or))$", t)))
 
 

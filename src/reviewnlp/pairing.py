@@ -337,3 +337,40 @@ def restated_copies(recs: Sequence[Segment], quotes: dict[str, str], vectors: np
         if v in out:
             out[k] = out[v]
     return out
+
+
+# An unnumbered ask as close to a numbered recommendation as a restatement is (RESTATED_COSINE) is its
+# discussion rather than a recommendation of its own.
+MIN_NUMBERED = 3
+
+
+def informal_restatements(recs: Sequence[Segment], quotes: dict[str, str], vectors: np.ndarray,
+                          row_of: dict[str, int]) -> dict[str, str]:
+    """In a report that numbers its recommendations, fold an unnumbered ask into the numbered one it discusses.
+
+    "The Inquiry therefore recommends the creation of a specialised,
+    independent body" a page before "Recommendation 10: A UK-wide
+    independent statutory body" is the discussion leading to it; the
+    numbered recommendation is the formal one.  Only documents with at
+    least ``MIN_NUMBERED`` numbered recommendations fold; an unnumbered ask
+    close to none of them stays a row.
+    """
+    by_doc: dict[str, list[Segment]] = {}
+    for r in recs:
+        if r.seg_id not in quotes:
+            by_doc.setdefault(r.doc_id, []).append(r)
+    out: dict[str, str] = {}
+    for items in by_doc.values():
+        numbered = [r for r in items if r.label and (r.label.startswith("Recommendation ")
+                                                     or OUTLINE_LABEL_RE.fullmatch(r.label))]
+        if len({r.label for r in numbered}) < MIN_NUMBERED:
+            continue
+        loose = [r for r in items if r not in numbered]
+        if not loose:
+            continue
+        sim = vectors[[row_of[r.seg_id] for r in loose]] @ vectors[[row_of[r.seg_id] for r in numbered]].T
+        for i, r in enumerate(loose):
+            j = int(np.argmax(sim[i]))
+            if sim[i, j] >= RESTATED_COSINE:
+                out[r.seg_id] = numbered[j].seg_id
+    return out

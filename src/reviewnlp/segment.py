@@ -383,7 +383,11 @@ def segment_document(doc: Document) -> list[Segment]:
                             and (modal(para) or SUBJUNCTIVE_RE.search(para)
                                  or (any(x <= a < y for x, y in reco_spans)  # an item, not a sub-title
                                      and (len(para.split()) >= 6 or TERMINAL_PUNCT_RE.search(para)))))
-        in_reco_block = bool(label and label.startswith("Recommendation")) or outline_reco or (
+        # A numbered paragraph of a conclusions-and-recommendations chapter that asks ("8.8 Departmental
+        # advisers ... should be responsible"), with or without the word "recommend".
+        numbered_ask = bool(label and re.fullmatch(r"\d{1,2}\.\d{1,2}", label) and any(x <= a < y for x, y in reco_spans)
+                            and (modal(para) or ASK_RE.search(para) or recommends(para)))
+        in_reco_block = bool(label and label.startswith("Recommendation")) or outline_reco or numbered_ask or (
             ctx.block == "recommendation" and ctx.block_para)
         ctx.block_para = False
         if heading is not None and heading.level <= 2:
@@ -417,6 +421,9 @@ def segment_document(doc: Document) -> list[Segment]:
                 first_of_item = is_item and s_a == spans[0][0]
                 kind, stance, cue, voice = classify(text, ctx_voice, ctx.list_recommend and first_of_item,
                                                     in_reco_block)
+                if numbered_ask and kind != "recommendation":
+                    # The committee's numbered ask is its own words throughout ("the Government will need to").
+                    kind, stance, cue, voice = "recommendation", None, "numbered ask", "review"
                 if in_reco_block and s_a == spans[0][0] and kind != "recommendation":
                     # The printed recommendation opens its labelled paragraph, whatever pronouns it quotes.
                     kind, stance, cue, voice = "recommendation", None, "label", "review"
@@ -521,8 +528,15 @@ def split_asks(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-RECO_SECTION_RE = re.compile(r"(?i)^(?:[\d.]+\s+|appendix \w+:?\s+|annex \w+:?\s+)?(?:the\s+)?(?:summary of |list of )?"
-                             r"(?:conclusions and )?recommendations\b")
+RECO_SECTION_RE = re.compile(r"(?i)^(?:[\d.]+\s+|appendix \w+:?\s+|annex \w+:?\s+|chapter \w+\s*[:.–-]?\s*)?(?:the\s+)?"
+                             r"(?:summary of |list of )?(?:conclusions and )?recommendations\b")
+# A committee's summary chapter printed as a plain line ("CHAPTER 8: CONCLUSIONS AND RECOMMENDATIONS"), and
+# the line that ends it.
+RECO_TITLE_LINE_RE = re.compile(r"(?im)^(?:chapter \w+\s*[:.–-]?\s*)?(?:the\s+)?(?:summary of |list of )?"
+                                r"(?:conclusions and )?recommendations\s*$")
+CHAPTER_LINE_RE = re.compile(r"(?im)^(?:chapter \w+|appendix \w+|annex \w+)\b")
+# An ask without the word "recommend": a modal, or what someone "will need to" do.
+ASK_RE = re.compile(r"(?i)\bwill need (?:\w+ )?to\b")
 EXPLICIT_CUE_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|report|ombudsman))\s+(?:therefore\s+|also\s+|"
                              r"further\s+|strongly\s+)?(?:recommends?|urges?|invites? the)\b", re.I)
 
@@ -531,6 +545,12 @@ def recommendation_sections(doc: Document) -> list[tuple[int, int]]:
     """Spans of the innermost sections titled as recommendations ("1.5 Recommendations" holds the
     discussion, "The Recommendations" inside it the list itself)."""
     titled = [(x.start, x.end) for x in doc.sections if RECO_SECTION_RE.match(x.title)]
+    for m in RECO_TITLE_LINE_RE.finditer(doc.text):
+        if any(a <= m.start() < b for a, b in titled):
+            continue
+        # A title line the extractor did not set as a heading: its chapter runs to the next chapter line.
+        end = next((n.start() for n in CHAPTER_LINE_RE.finditer(doc.text, m.end())), len(doc.text))
+        titled.append((m.start(), end))
     return [(a, b) for a, b in titled if not any((a, b) != (c, d) and a <= c and d <= b for c, d in titled)]
 
 
