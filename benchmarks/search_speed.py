@@ -1,6 +1,7 @@
 """Query latency (p50/p95) and recall@10 of the index reviewnlp builds, at 10k, 100k and 1M segments.
 
 usage: python benchmarks/search_speed.py [--sizes 10000,100000,1000000] [--run outputs]
+       python benchmarks/search_speed.py --cli outputs     (whole `reviewnlp search` calls, per mode)
 
 Scale points use synthetic 384-d unit vectors drawn around 2,000 topic centres
 (real segment embeddings cluster; uniform noise would flatter nothing and
@@ -13,6 +14,7 @@ from its recommendations, IVF forced, recall against flat.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -39,12 +41,38 @@ def recall(exact: list, approx: list) -> float:
     return float(np.mean([len({a for a, _ in x} & {b for b, _ in y}) / 10 for x, y in zip(exact, approx)]))
 
 
+def cli_calls(run: Path, repeats: int = 3) -> None:
+    """Wall time of whole ``reviewnlp search`` processes (start-up, loading, query, printing), median of ``repeats``."""
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("reviewnlp")
+    print(f"`reviewnlp search` on {run}: wall seconds per call (median of {repeats}) and peak RSS")
+    for mode in ("hybrid", "dense", "lexical", "phrase"):
+        query = "media protocol" if mode == "phrase" else "financial support for kinship carers"
+        times, rss = [], 0.0
+        for _ in range(repeats):
+            t = time.perf_counter()
+            proc = subprocess.Popen([str(exe), "search", query, "-o", str(run), "--mode", mode, "-k", "10", "--json"],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            times.append(time.perf_counter() - t)
+            rss = max(rss, usage.ru_maxrss / 1024)
+            if status:
+                raise SystemExit(f"search --mode {mode} failed: {proc.stderr.read().decode()[-2000:]}")
+        print(f"  {mode:<8} {sorted(times)[len(times) // 2]:6.2f} s   peak RSS {rss:5.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="10000,100000,1000000")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--run", default=None, help="a finished run folder (outputs/) for the real-corpus check")
+    ap.add_argument("--cli", default=None, help="a finished run folder: time whole `reviewnlp search` calls per mode")
     args = ap.parse_args()
+    if args.cli:
+        cli_calls(Path(args.cli))
+        return
     rng = np.random.default_rng(0)
     dim = 384
     centres = rng.normal(size=(2000, dim)).astype(np.float32)
@@ -72,12 +100,12 @@ def main() -> None:
             print(f"{n:>9} {'auto=flat':>12} (same index as flat)")
         del data, flat, auto
     if args.run:
-        from reviewnlp.embed import MODEL_ID, load_vectors
+        from reviewnlp.embed import load_vectors
 
-        ids, vecs, _ = load_vectors(Path(args.run) / "vectors.npy", expect_model=MODEL_ID)
+        ids, vecs, model_id = load_vectors(Path(args.run) / "vectors.npy")  # whichever backend made the run
         q = vecs[rng.choice(len(vecs), size=min(args.queries, len(vecs)), replace=False)]
-        flat = VectorIndex.build(ids, vecs, MODEL_ID, kind="flat")
-        ivf = VectorIndex.build(ids, vecs, MODEL_ID, kind="ivf")
+        flat = VectorIndex.build(ids, vecs, model_id, kind="flat")
+        ivf = VectorIndex.build(ids, vecs, model_id, kind="ivf")
         p50f, p95f, exact = latency(flat, q)
         p50, p95, approx = latency(ivf, q)
         print(f"real corpus ({len(vecs)} segments): flat p50 {p50f:.2f} ms p95 {p95f:.2f} ms; "

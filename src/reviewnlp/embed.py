@@ -113,7 +113,7 @@ class OpenVINOEmbedder:
 
     dim = 384
 
-    def __init__(self, precision: str | None = None, batch_size: int = 32) -> None:
+    def __init__(self, precision: str | None = None, batch_size: int = 16) -> None:
         self.batch_size = batch_size
         self._precision = precision
         self._model_id: str | None = None

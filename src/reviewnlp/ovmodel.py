@@ -90,7 +90,11 @@ def ensure_ir() -> Path:
     final = ir_dir()
     if (final / IR_NAME).exists():
         return final / IR_NAME
-    final.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReviewNLPError(f"{final.parent}: cannot create the model cache ({exc.strerror or exc}); "
+                             "set REVIEWNLP_CACHE to a writable folder") from exc
     with _lock(final.parent / ".build.lock"):
         if (final / IR_NAME).exists():  # another process built it while we waited
             return final / IR_NAME
