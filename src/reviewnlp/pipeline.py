@@ -249,7 +249,7 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     # Everything alignment and its exports read besides the vectors: code and both trained models.
     models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL)}
     keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD,
-                            source_hash(["align.py", "pairing.py", "rerank.py", "status.py", "export.py",
+                            source_hash(["align.py", "pairing.py", "structure.py", "rerank.py", "status.py", "export.py",
                                          "report.py"])])
     redo = {k: state.get(k) != v or not all((out_dir / f).exists() for f in STAGE_FILES[k]) for k, v in keys.items()}
     if redo["outputs"]:
