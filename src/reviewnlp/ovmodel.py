@@ -55,15 +55,42 @@ def cache_root() -> Path:
 
 @lru_cache(maxsize=4)
 def source_hash(src: str | None = None) -> str:
-    """SHA-256 over the packaged weights and config (about 60 ms for the 90 MB file)."""
+    """SHA-256 over the packaged weights and config.
+
+    Hashing the 90 MB of weights costs 0.1-0.2 s, a tenth of a search call, so
+    the digest is remembered in the cache beside the files' size, mtime and
+    inode (as git's index does) and recomputed only when one of them changes.
+    """
     folder = Path(src) if src else source_dir()
+    stamp = [[name, *_file_stamp(folder / name)] for name in SOURCE_FILES]
+    memo_path = cache_root() / "source-hashes.json"
+    try:
+        memo = json.loads(memo_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        memo = {}
+    entry = memo.get(str(folder)) if isinstance(memo, dict) else None
+    if isinstance(entry, dict) and entry.get("stamp") == stamp:
+        return entry["sha256"]
     h = hashlib.sha256()
     for name in SOURCE_FILES:
         h.update(name.encode())
         with open(folder / name, "rb") as f:
             for block in iter(lambda: f.read(1 << 22), b""):
                 h.update(block)
-    return h.hexdigest()
+    digest = h.hexdigest()
+    try:
+        from .records import atomic_write_text
+
+        memo = memo if isinstance(memo, dict) else {}
+        atomic_write_text(memo_path, json.dumps({**memo, str(folder): {"stamp": stamp, "sha256": digest}}))
+    except OSError:
+        pass  # an unwritable cache only costs the hash next time
+    return digest
+
+
+def _file_stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _version(pkg: str) -> str:
