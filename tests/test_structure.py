@@ -286,3 +286,26 @@ def test_a_committee_summary_chapter_printed_as_a_plain_line_holds_its_numbered_
     recs = {s.label: s.text for s in segs if s.kind == "recommendation"}
     assert set(recs) >= {"8.2", "8.4"} and "8.3" not in recs
     assert recs["8.2"].startswith("There is a lack of applied research.") and "will need both to" in recs["8.2"]
+
+
+SCANNED_ANSWERS = [
+    ("Scanned page", 1),
+    ("Recommendation 1", None),
+    ("Accepted. A single ministerial committee was set up in July 2024 and meets monthly.", None),
+    ("Recommendation 2", None),
+    ("Not accepted. We will keep the Lead Government Department model for each risk.", None),
+    ("Recommendation 3", None),
+    ("Accepted in principle. We will pilot data sharing with two universities in 2025.", None),
+]
+
+
+def test_numbered_answers_without_reprints_pair_by_number_and_answer_their_recommendation(fake_embedder):
+    # An image-only response read by OCR: no title, no date, no reprints; only the numbers and the answers.
+    rows, pairing = _align(fake_embedder, _doc(REPORT, "report", "Report of the inquiry", "inquiry_report.pdf"),
+                           _doc(SCANNED_ANSWERS, "scan", "", "scan_0001.pdf"))
+    assert pairing["report"]["partners"] == [
+        {"doc_id": "scan", "path": "scan_0001.pdf", "why": "answers 3 of its recommendation numbers"}]
+    assert [a.rec_doc_id for a in rows] == ["report"] * 3
+    assert [(a.match, a.status) for a in rows] == [("explicit", "accepted"), ("explicit", "rejected"),
+                                                   ("explicit", "partial")]
+    assert rows[1].response_text == "Not accepted."

@@ -25,10 +25,9 @@ from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusModel, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores, is_verdict
-from .pairing import (QUOTE_THRESHOLD, _earlier, contained_copies, document_partners, find_quotes, informal_restatements,
-                      label_key,
-                      label_quotes, list_continuations, reprint_partners, restated_copies, unpaired,
-                      responds_to, segment_dates, titled_response)
+from .pairing import (QUOTE_THRESHOLD, contained_copies, document_partners, find_quotes, informal_restatements,
+                      label_key, label_quotes, list_continuations, numbered_answers, pair_documents, restated_copies,
+                      responds_to, segment_dates, titled_response, unpaired)
 
 METHOD = "explicit+rerank-v2"
 # Government statements: what document pairing compares recommendations with.
@@ -78,8 +77,8 @@ def idf_share(words: Iterable[str], other: set[str], idf: dict[str, float]) -> f
     return sum(idf.get(w, 1.0) for w in ws & other) / total if total else 0.0
 
 
-def _printed_under(segments: Sequence[Segment],
-                   heading: Callable[[Segment], tuple[bool, str | None]]) -> dict[str, frozenset[str]]:
+def _printed_under(segments: Sequence[Segment], heading: Callable[[Segment], tuple[bool, str | None]],
+                   quiet: frozenset[str] | set[str] = frozenset()) -> dict[str, frozenset[str]]:
     """Map each segment to the keys of the run of headings printed before it in its document.
 
     ``heading(s)`` says whether ``s`` is a heading and which key it adds (None
@@ -87,7 +86,8 @@ def _printed_under(segments: Sequence[Segment],
     11b ... 11c", then one answer) is a grouped response: the passages that
     follow answer them all.  The next heading after a passage starts a new
     run, and so does one past ``MAX_GROUP`` distinct keys (a list or contents
-    page, not one grouped answer).
+    page, not one grouped answer).  Segments in ``quiet`` (reprinted report
+    text) never count as a passage between headings.
     """
     out: dict[str, frozenset[str]] = {}
     current: dict[str, list[str]] = {}
@@ -99,7 +99,7 @@ def _printed_under(segments: Sequence[Segment],
                 current[s.doc_id], answered[s.doc_id] = [], False
             if key and key not in current[s.doc_id]:
                 current[s.doc_id].append(key)
-        if _is_candidate(s) and not is_heading:
+        if _is_candidate(s) and s.seg_id not in quiet:
             answered[s.doc_id] = True
         out[s.seg_id] = frozenset(current.get(s.doc_id, ()))
     return out
@@ -187,7 +187,7 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
             original = s.seg_id
         return True, original
 
-    under = _printed_under(segments, heading)
+    under = _printed_under(segments, heading, set(anchors))
     blocks: dict[str, set[str]] = {}
     for s in segments:
         if _is_candidate(s):
@@ -202,8 +202,9 @@ def _is_contents(s: Segment) -> bool:
 
 
 def _is_candidate(s: Segment) -> bool:
-    """Passages that may answer a recommendation: any non-recommendation sentence of five words or more."""
-    return s.kind != "recommendation" and len(s.text.split()) >= MIN_CANDIDATE_WORDS
+    """Passages that may answer a recommendation: any non-recommendation sentence of five words or more,
+    or a printed verdict of any length ("Not accepted.")."""
+    return s.kind != "recommendation" and (len(s.text.split()) >= MIN_CANDIDATE_WORDS or is_verdict(s.text))
 
 
 def _section_words(title: str | None) -> set[str]:
@@ -294,25 +295,15 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     dates: dict[str, str | None] = {}
     for d in docs:
         dates.update(segment_dates(d, by_doc.get(d.doc_id, [])))
-    doc_ids = list(by_doc)
-    rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
-    gov_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in GOV_KINDS] for d in doc_ids}
-    partners = document_partners(doc_ids, rec_rows, gov_rows, vectors, doc_by_id)
-    all_rows = {d: [row_of[s.seg_id] for s in by_doc[d]] for d in doc_ids}
-    reprinted = reprint_partners(doc_ids, rec_rows, all_rows, vectors)
-    doc_dates = {x.doc_id: x.date for x in docs}
-    pairing: dict[str, dict[str, str]] = {}
-    for d in sorted(partners):
-        why = {j: "its own statements" if j == d else "closest government statements" for j in partners[d]}
-        # A document that reprints d's recommendations answers them (the one holding the originals is d);
-        # then d's own statements are background, as with a response found by title or date.
-        reprints = {j: n for j, n in reprinted.get(d, {}).items()
-                    if _earlier(d, j, doc_dates, {k: [None] * len(v) for k, v in rec_rows.items()})}
-        if reprints:
-            why.pop(d, None)
-            why.update({j: f"reprints {n} of its recommendations" for j, n in reprints.items()})
-        partners[d] = sorted(why)
-        pairing[d] = {j: why[j] for j in partners[d]}
+    partners, pairing = pair_documents(docs, by_doc, vectors, row_of, GOV_KINDS)
+    # A numbered answer in a response ("Recommendation 2" over "Not accepted. We will keep ...") was read as
+    # the recommendation it answers; once the documents are paired it is what it is, an answer.
+    answers = numbered_answers(pairing, by_doc, vectors, row_of)
+    if answers:
+        segments = [replace(s, kind="response") if s.seg_id in answers else s for s in segments]
+        by_doc = {}
+        for s in segments:
+            by_doc.setdefault(s.doc_id, []).append(s)
     recs = [s for s in segments if s.kind == "recommendation" and not _is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     quotes.update(label_quotes(recs, quotes, doc_by_id))
@@ -320,7 +311,8 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     # A document that reprints another's recommendations, or is titled as its response: a briefing that
     # reports recommendations and answers both is neither.
     responders = frozenset(j for d, js in pairing.items() for j, why in js.items() if j != d and (
-        why.startswith("reprints") or titled_response(doc_by_id.get(j)) and responds_to(doc_by_id.get(j), doc_by_id.get(d))))
+        why.startswith(("reprints", "answers")) or titled_response(doc_by_id.get(j))
+        and responds_to(doc_by_id.get(j), doc_by_id.get(d))))
     copies = _copies(pairing, responders, by_doc, row_of, vectors)
     answered_copy = {quotes.get(r, r) for r in reprint_anchors(copies, recs, {}).values() if r}
     quotes.update(restated_copies(recs, quotes, vectors, row_of, answered_copy))

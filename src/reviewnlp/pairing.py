@@ -374,3 +374,107 @@ def informal_restatements(recs: Sequence[Segment], quotes: dict[str, str], vecto
             if sim[i, j] >= RESTATED_COSINE:
                 out[r.seg_id] = numbered[j].seg_id
     return out
+
+
+def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], vectors: np.ndarray,
+                   row_of: dict[str, int], gov_kinds: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, dict[str, str]]]:
+    """Which documents answer each document's recommendations, and why: (partners, {doc: {partner: why}}).
+
+    Affinity of government statements first (:func:`document_partners`).
+    Then structure, which wins over it: a document that reprints at least
+    ``MIN_REPRINTS`` of d's recommendations, or prints answers under at least
+    ``MIN_NUMBERS`` of d's recommendation numbers, answers d (the one holding
+    the originals is dated earlier or, without dates, has more
+    recommendations; of two documents printing the same numbers, the one
+    whose numbered passages take a stance), and d's own statements become
+    background.
+    """
+    doc_by_id = {d.doc_id: d for d in docs}
+    doc_ids = list(by_doc)
+    rec_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind == "recommendation"] for d in doc_ids}
+    gov_rows = {d: [row_of[s.seg_id] for s in by_doc[d] if s.kind in gov_kinds] for d in doc_ids}
+    partners = document_partners(doc_ids, rec_rows, gov_rows, vectors, doc_by_id)
+    reprinted = reprint_partners(doc_ids, rec_rows, {d: [row_of[s.seg_id] for s in by_doc[d]] for d in doc_ids},
+                                 vectors)
+    numbered = number_partners(by_doc)
+    doc_dates = {x.doc_id: x.date for x in docs}
+    counts = {k: [None] * len(v) for k, v in rec_rows.items()}
+    pairing: dict[str, dict[str, str]] = {}
+    for d in sorted(partners):
+        why = {j: "its own statements" if j == d else "closest government statements" for j in partners[d]}
+        found = {j: f"reprints {n} of its recommendations" for j, n in reprinted.get(d, {}).items()
+                 if _earlier(d, j, doc_dates, counts)}
+        for j, n in numbered.get(d, {}).items():
+            # Of two documents printing the same numbers, the one whose numbered passages speak for the
+            # government answers; never one whose recommendations d itself reprints.
+            reverse = d in reprinted.get(j, {}) and _earlier(j, d, doc_dates, counts)
+            if j not in found and not reverse and _answering(by_doc[j]) > _answering(by_doc[d]):
+                found[j] = f"answers {n} of its recommendation numbers"
+        if found:
+            why.pop(d, None)
+            why.update(found)
+        partners[d] = sorted(why)
+        pairing[d] = {j: why[j] for j in partners[d]}
+    return partners, pairing
+
+
+MIN_NUMBERS = 3
+
+
+def _answering(segs: Sequence[Segment]) -> int:
+    """How many of a document's numbered passages answer: a verdict ("Not accepted.") or the government's voice."""
+    from .cues import is_gov_voice
+    from .structure import is_verdict
+
+    return sum(1 for s in segs if (s.label or "").startswith("Recommendation ")
+               and (is_verdict(s.text) or is_gov_voice(s.text)))
+
+
+def _formal_keys(segs: Sequence[Segment]) -> set[str]:
+    """The numbers a document prints as "Recommendation N" labels."""
+    return {label_key(s.label) for s in segs if (s.label or "").startswith("Recommendation ") and label_key(s.label)}
+
+
+def number_partners(by_doc: dict[str, list[Segment]]) -> dict[str, dict[str, int]]:
+    """For each document with numbered recommendations, the others that print at least ``MIN_NUMBERS`` of its numbers.
+
+    A scanned or bare response may answer "Recommendation 1", "Recommendation
+    2", ... without reprinting them; the shared numbers pair it with the report.
+    """
+    keys = {d: _formal_keys(segs) for d, segs in by_doc.items()}
+    out: dict[str, dict[str, int]] = {}
+    for d, kd in keys.items():
+        if len(kd) < MIN_NUMBERS:
+            continue
+        for j, kj in keys.items():
+            n = len(kd & kj)
+            if j != d and n >= MIN_NUMBERS:
+                out.setdefault(d, {})[j] = n
+    return out
+
+
+# Below this cosine to the report's recommendation of the same number, a numbered passage in a
+# response is not a reprint of it but the answer printed under its number.
+ANSWER_COSINE = 0.5
+
+
+def numbered_answers(pairing: dict[str, dict[str, str]], by_doc: dict[str, list[Segment]], vectors: np.ndarray,
+                     row_of: dict[str, int]) -> set[str]:
+    """Segments of an answering document that carry a recommendation's number but answer it rather than restate it."""
+    out: set[str] = set()
+    for d, partners in pairing.items():
+        originals: dict[str, list[Segment]] = {}
+        for s in by_doc.get(d, []):
+            if s.kind == "recommendation" and label_key(s.label):
+                originals.setdefault(label_key(s.label), []).append(s)
+        for j, why in partners.items():
+            if j == d or not why.startswith(("reprints", "answers")):
+                continue
+            for s in by_doc.get(j, []):
+                key = label_key(s.label)
+                if s.kind != "recommendation" or key not in originals:
+                    continue
+                best = max(float(vectors[row_of[s.seg_id]] @ vectors[row_of[o.seg_id]]) for o in originals[key])
+                if best < ANSWER_COSINE:
+                    out.add(s.seg_id)
+    return out
