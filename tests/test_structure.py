@@ -309,3 +309,37 @@ def test_numbered_answers_without_reprints_pair_by_number_and_answer_their_recom
     assert [(a.match, a.status) for a in rows] == [("explicit", "accepted"), ("explicit", "rejected"),
                                                    ("explicit", "partial")]
     assert rows[1].response_text == "Not accepted."
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("report,response", [
+    ("covid_inquiry_module1_report.pdf", "covid_inquiry_module1_govt_response.pdf"),
+    ("infected_blood_inquiry_vol1_report.pdf", "infected_blood_inquiry_govt_response.pdf"),
+])
+def test_bundled_pairs_keep_one_row_per_recommendation_and_answer_from_blocks(tmp_path, real_embedder, report,
+                                                                             response):
+    """The failure classes on the real documents: contents entries, a list item's later sentences, the
+    response's reprints and contents made rows; the warm opening chosen over the sentence that decides."""
+    from conftest import CORPUS
+    from reviewnlp.align import CONTENTS_LINE_RE, CONTENTS_RE
+    from reviewnlp.pipeline import run
+    from reviewnlp.records import Alignment, read_jsonl
+
+    out = tmp_path / "pair"
+    run([CORPUS / "dev" / report, CORPUS / "dev" / response], out, embedder=real_embedder)
+    rows = list(read_jsonl(out / "alignments.jsonl", Alignment))
+    docs = {json.loads(l)["doc_id"]: json.loads(l)["path"] for l in (out / "documents.jsonl").open()}
+    assert {docs[a.rec_doc_id].endswith(report) for a in rows} == {True}
+    assert not any(CONTENTS_RE.search(a.recommendation_text) or CONTENTS_LINE_RE.match(a.recommendation_text)
+                   for a in rows)
+    assert not any(a.recommendation_text.startswith("This should be put in place") for a in rows)
+    from reviewnlp.pairing import label_key
+
+    numbered = [a for a in rows if label_key(a.label)]
+    answered = [a for a in numbered if a.match == "explicit" and a.response_block]
+    assert len(numbered) >= 10 and len(answered) >= 0.9 * len(numbered)
+    assert not any(a.response_text.startswith("The government agrees that clear governance is needed")
+                   for a in answered)
+    if report.startswith("covid"):
+        second = next(a for a in rows if a.label == "Recommendation 2")
+        assert "we will retain the Lead Government Department model" in second.response_text

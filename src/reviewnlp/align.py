@@ -29,7 +29,7 @@ from .pairing import (QUOTE_THRESHOLD, contained_copies, document_partners, find
                       label_key, label_quotes, list_continuations, numbered_answers, pair_documents, restated_copies,
                       responds_to, segment_dates, titled_response, unpaired)
 
-METHOD = "explicit+rerank-v2"
+METHOD = "structure+rerank-v3"
 # Government statements: what document pairing compares recommendations with.
 GOV_KINDS = ("commitment", "response")
 MIN_CANDIDATE_WORDS = 5
