@@ -105,7 +105,7 @@ def test_status_money_rule_and_context():
 
 
 def test_partners_discount_a_hub_document_that_matches_everything():
-    from reviewnlp.align import document_partners
+    from reviewnlp.pairing import document_partners
 
     # Three reports (a, b, c) each with a true response (ra, rb, rc); "hub" is close to all of them.
     rng = np.random.default_rng(0)
@@ -130,7 +130,7 @@ def test_partners_discount_a_hub_document_that_matches_everything():
 
 
 def test_two_document_run_pairs_a_briefing_with_itself():
-    from reviewnlp.align import document_partners
+    from reviewnlp.pairing import document_partners
 
     # A briefing answered by its own statements, beside an unrelated report that answers itself.
     V = np.eye(4, dtype=np.float32)

@@ -25,7 +25,7 @@ from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusModel, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores, is_verdict
-from .pairing import (QUOTE_THRESHOLD, contained_copies, document_partners, find_quotes, informal_restatements,
+from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements,
                       label_key, label_quotes, list_continuations, numbered_answers, pair_documents, restated_copies,
                       responds_to, segment_dates, titled_response, unpaired)
 

@@ -42,8 +42,8 @@ DONE_RE = re.compile(r"(?i)\b(?:has|have|had) (?:now |already |recently )?(?:bee
 WARM_RE = re.compile(r"(?i)\b(?:agrees?|agreed|welcomes?|recognises?|recognizes?|acknowledges?|notes?|believes?"
                      r"|supports?|shares?|understands?|appreciates?)\b(?: (?:with|that|the))?")
 
-# Weights of the decision score.  They are generic policy-language markers, set once by reading
-# answer blocks of several kinds of response; see ``decision_scores``.
+# Weights of the decision score: generic policy-language markers, set by reading the answer blocks of
+# the four dev pairs together (never per document); see ``decision_scores``.
 W_VERDICT = 6.0
 W_STANCE = {"rejected": 1.0, "deferred": 1.0, "partial": 1.0, "accepted": 0.0}
 W_FUTURE = 0.5
