@@ -180,6 +180,8 @@ def test_sentences_ending_in_a_number_are_not_contents_entries(line):
     "Recommendation accepted.",
     "Accepted in principle.",
     "The Government accepts this recommendation.",
+    "Recommendations 12) a-c) are accepted in full by the UK Government.",
+    "4c is accepted in principle.",
 ])
 def test_verdict_lines(text):
     assert is_verdict(text)
@@ -188,6 +190,8 @@ def test_verdict_lines(text):
 @pytest.mark.parametrize("text", [
     "The government agrees that clear governance is needed.",
     "Whether this recommendation is accepted or rejected depends on funding.",
+    "It is accepted that the system failed.",
+    "2023 is accepted as the year the scheme opened.",
 ])
 def test_opinions_are_not_verdicts(text):
     assert not is_verdict(text)

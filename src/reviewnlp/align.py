@@ -299,6 +299,8 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     # A numbered answer in a response ("Recommendation 2" over "Not accepted. We will keep ...") was read as
     # the recommendation it answers; once the documents are paired it is what it is, an answer.
     answers = numbered_answers(pairing, by_doc, vectors, row_of)
+    # A printed verdict ("Recommendations 12) a-c) are accepted in full") answers, whatever its label made it.
+    answers |= {s.seg_id for s in segments if s.kind == "recommendation" and is_verdict(s.text)}
     if answers:
         segments = [replace(s, kind="response") if s.seg_id in answers else s for s in segments]
         by_doc = {}

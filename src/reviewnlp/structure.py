@@ -30,6 +30,8 @@ VERDICT_LINE_RE = re.compile(
     r"(?:(?:this|the|these|that)\s+recommendations?\s+(?:is|are|was|were|has been|have been)\s+"
     r"(?:(?:fully|partly|partially|not|already)\s+)?(?:accepted|rejected|agreed|noted|implemented|not accepted)\b(?!\s+or\b)"
     r"|recommendations?\s*(?:\d{1,3}[a-z]?\s*)?(?:is\s+)?(?:accepted|rejected|agreed|noted|not accepted)\b"
+    r"|(?:recommendations?\s*)?\(?\d{1,3}(?!\d)[0-9a-z()\s,–-]{0,16}?\s(?:is|are)\s+(?:(?:fully|partly|partially|not)\s+)?"
+    r"(?:accepted|rejected|agreed|noted)\b"
     r"|(?:accepted|agreed|rejected|not accepted|noted)(?:\s+in\s+(?:full|part|principle))?\s*[.:]?\s*$"
     r"|(?:the\s+)?government\s+(?:accepts|rejects|does not accept)\s+(?:this|the)\s+recommendation)")
 # Sentences that state what will happen (or has been done) rather than what the government thinks.
