@@ -12,6 +12,8 @@ from reviewnlp.cues import action, addressee, deadline, money, money_amounts, st
     ("We accept this recommendation in principle.", "partial"),
     ("Explore the case for mandating a financial allowance for kinship carers.", "deferred"),
     ("The Government will consult on the plans in autumn 2023.", "deferred"),
+    ("The Government will therefore give careful consideration to the idea of appointing a Chief Social Scientist.",
+     "deferred"),
     ("The Government will establish a Children's Social Care National Framework.", "accepted"),
     ("Practice guides will also be produced setting out approaches.", "accepted"),
 ])

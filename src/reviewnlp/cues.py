@@ -68,7 +68,7 @@ STANCE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"|initial|some areas|selected areas|phased|(?:building|working|moving) towards|as a first step|first phase)\b",
         re.I)),
     ("deferred", re.compile(
-        r"\b(?:consider(?:s|ed|ing)?|explor(?:e|es|ed|ing|ation)|consult(?:s|ed|ing|ation)?(?: on)?|assess(?:es|ed|ing)?"
+        r"\b(?:consider(?:s|ed|ing)?|giv(?:e|es|en|ing) (?:\w+ )?consideration to|explor(?:e|es|ed|ing|ation)|consult(?:s|ed|ing|ation)?(?: on)?|assess(?:es|ed|ing)?"
         r"|examin(?:e|es|ed|ing)|look (?:at|into)|in due course|whether to|keep (?:\w+ )?under review|review(?:ing)? the"
         r"|evaluat(?:e|es|ed|ing)|scoping|scope out|further work|when parliamentary time allows|set out (?:further|more) detail"
         r"|carefully considering|respond (?:in|by)|will respond|awaits?|develop (?:plans|proposals|options))\b", re.I)),
