@@ -80,3 +80,15 @@ def test_building_towards_is_partial():
 
     st = stance_of("Prioritise working with councils, building towards a national recruitment campaign.")
     assert st is not None and st.label == "partial" and st.cue == "building towards"
+
+
+@pytest.mark.parametrize("text,cue", [
+    ("In March we asked the research community to respond to our Call for Evidence.", None),
+    ("But this Call for Ideas is open to all and we hope anyone will share ideas.", None),
+    ("For those who have submitted evidence to our previous open calls for input this may come as a relief.", None),
+    ("The review called for a national framework for children's social care.", "called for"),
+])
+def test_a_call_for_evidence_is_not_a_recommendation(text, cue):
+    from reviewnlp.cues import recommends
+
+    assert recommends(text) == cue

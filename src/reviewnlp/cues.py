@@ -34,7 +34,9 @@ RECOMMEND_RE = re.compile(r"\b(?:recommend(?:s|ed|ing|ation|ations)?|call(?:s|ed
 # A sentence that itself makes a recommendation, as opposed to mentioning one
 # ("as recommended by", "its recommended changes", "based on the recommendations of").
 RECOMMENDING_RE = re.compile(
-    r"(?<!\bits )(?<!\btheir )(?<!\bour )(?<!\bas )\brecommend(?:s|ed)?\b(?!\s+by\b)|\bcall(?:s|ed)? for\b|\burge[sd]?\b"
+    r"(?<!\bits )(?<!\btheir )(?<!\bour )(?<!\bas )\brecommend(?:s|ed)?\b(?!\s+by\b)|\bcall(?:s|ed)? for\b"
+    # A consultation's "Call for Evidence" or "open calls for input" asks for submissions, not for action.
+    r"(?!\s+(?:evidence|ideas|input|views|submissions|contributions|comments|papers)\b)|\burge[sd]?\b"
     r"|\b(?:we|committee|inquiry)\s+invites?\s+the\b"
     r"|\brecommendations?\s+(?:was|were|is|are)\s+(?:for|to|that)\b", re.I)
 # A lead-in announcing that the list below holds recommendations.
