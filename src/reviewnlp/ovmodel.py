@@ -165,7 +165,10 @@ def _convert(src: Path, dest: Path) -> None:
     import openvino as ov
     import torch
     from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # an install log needs the result line, not a weight-loading bar
+    hf_logging.set_verbosity_error()
     model = AutoModel.from_pretrained(str(src), dtype=torch.float32, attn_implementation="eager").eval()
 
     class Encoder(torch.nn.Module):
