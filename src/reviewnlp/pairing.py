@@ -382,8 +382,9 @@ def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], v
 
     Affinity of government statements first (:func:`document_partners`).
     Then structure, which wins over it: a document that reprints at least
-    ``MIN_REPRINTS`` of d's recommendations, or prints answers under at least
-    ``MIN_NUMBERS`` of d's recommendation numbers, answers d (the one holding
+    ``MIN_REPRINTS`` of d's recommendations, or an affinity partner that
+    prints answers under at least ``MIN_NUMBERS`` of d's recommendation
+    numbers, answers d (the one holding
     the originals is dated earlier or, without dates, has more
     recommendations; of two documents printing the same numbers, the one
     whose numbered passages take a stance), and d's own statements become
@@ -405,10 +406,11 @@ def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], v
         found = {j: f"reprints {n} of its recommendations" for j, n in reprinted.get(d, {}).items()
                  if _earlier(d, j, doc_dates, counts)}
         for j, n in numbered.get(d, {}).items():
-            # Of two documents printing the same numbers, the one whose numbered passages speak for the
-            # government answers; never one whose recommendations d itself reprints.
+            # Numbers are common to every numbered report, so they only confirm a partner that its statements
+            # already found; of two documents printing the same numbers, the one whose numbered passages speak
+            # for the government answers, never one whose recommendations d itself reprints.
             reverse = d in reprinted.get(j, {}) and _earlier(j, d, doc_dates, counts)
-            if j not in found and not reverse and _answering(by_doc[j]) > _answering(by_doc[d]):
+            if j in why and j not in found and not reverse and _answering(by_doc[j]) > _answering(by_doc[d]):
                 found[j] = f"answers {n} of its recommendation numbers"
         if found:
             why.pop(d, None)
