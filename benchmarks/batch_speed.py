@@ -1,9 +1,11 @@
 """Batch runs in one go: cold vs warm vs one-file-changed on the bundled corpus, then how cost grows with size.
 
 usage: python benchmarks/batch_speed.py [--embed-backend B] [--compare-torch] [--keep DIR]
+                                        [--corpus all|small] [--corpus-copies K]
                                         [--scale 1,3,10] [--scale-subset small|all] [--copies N]
 
-1. cold: every stage on a fresh copy of corpus/ (fresh cache), with the default
+1. cold: every stage on a fresh copy of corpus/ (fresh cache; ``--corpus small``
+   and ``--corpus-copies K``: K copies of the small subset below), with the default
    embedding backend (or ``--embed-backend``); ``--compare-torch`` first does the
    same cold run with the torch backend, so the speed-up is measured in this run;
 2. warm: the same run again (everything cached);
@@ -88,6 +90,8 @@ def main() -> None:
     ap.add_argument("--embed-backend", default="", help="backend of the cold run (default: the package default)")
     ap.add_argument("--compare-torch", action="store_true", help="also a cold run with the torch backend, first")
     ap.add_argument("--keep", default=None, help="keep the cold run's output folder here")
+    ap.add_argument("--corpus", choices=("all", "small"), default="all", help="what the cold/warm runs read")
+    ap.add_argument("--corpus-copies", type=int, default=1, help="copies of it (distinct bytes)")
     ap.add_argument("--scale", default="", help="copies of the subset for the scale runs, e.g. 1,3,10")
     ap.add_argument("--scale-subset", choices=("small", "all"), default="small")
     ap.add_argument("--copies", type=int, default=0, help="copies of the corpus PDFs for the workers comparison")
@@ -100,7 +104,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="reviewnlp-bench-"))
     try:
         corpus = work / "corpus"
-        shutil.copytree(ROOT / "corpus", corpus)
+        if args.corpus == "all" and args.corpus_copies == 1:
+            shutil.copytree(ROOT / "corpus", corpus)
+        else:
+            copy_corpus(corpus, args.corpus_copies, args.corpus)
         header = f"{'run':<16}{'seconds':>8}{'speed':>7} {'peak MB':>8}  stages (s)"
         rows = []
         if args.compare_torch:
@@ -112,11 +119,12 @@ def main() -> None:
         base = rows[0][1]["seconds"] if rows else None
         rows.append(("cold", cold))
         warm = child(corpus, out, args.embed_backend)
-        seed = sorted((corpus / "seeds").glob("*.txt"))[2]
+        seed = sorted(corpus.rglob("*.txt"))[2]
         seed.write_text(seed.read_text(encoding="utf-8") + "\nThe Government will publish a new plan.\n",
                         encoding="utf-8")
         changed = child(corpus, out, args.embed_backend)
-        print(f"bundled corpus: {cold['files']['total']} files, {cold['counts']['pages']} pages, "
+        print(f"corpus ({args.corpus}, {args.corpus_copies} cop{'y' if args.corpus_copies == 1 else 'ies'}): "
+              f"{cold['files']['total']} files, {cold['counts']['pages']} pages, "
               f"{cold['counts']['segments']} segments; embedding model {cold['embedding']}")
         print(header)
         for name, r in rows:
