@@ -347,3 +347,22 @@ def test_bundled_pairs_keep_one_row_per_recommendation_and_answer_from_blocks(tm
     if report.startswith("covid"):
         second = next(a for a in rows if a.label == "Recommendation 2")
         assert "we will retain the Lead Government Department model" in second.response_text
+
+
+def test_shared_numbers_alone_never_pair_unrelated_documents(fake_embedder):
+    other = [("Review of fostering", 1), ("The review reported on 2 March 2024.", None),
+             ("Recommendation 1: Fostering allowances", None),
+             ("Local authorities should pay foster carers an allowance at the national minimum rate.", None),
+             ("Recommendation 2: Recruitment hubs", None),
+             ("The Department for Education should fund regional fostering recruitment hubs.", None),
+             ("Recommendation 3: Kinship leave", None),
+             ("Employers should give kinship carers paid leave on the same terms as adoption leave.", None)]
+    rows, pairing = _align(fake_embedder, _doc(REPORT, "report", "Report of the inquiry", "inquiry_report.pdf"),
+                           _doc(SCANNED_ANSWERS, "scan", "", "scan_0001.pdf"),
+                           _doc(other, "fostering", "Review of fostering", "fostering_review.pdf"))
+    assert pairing["report"]["partners"] == [
+        {"doc_id": "scan", "path": "scan_0001.pdf", "why": "answers 3 of its recommendation numbers"}]
+    # The scan is the only government text in the run, so it stays a candidate by affinity, but its numbers
+    # answer the inquiry's recommendations, not the fostering review's.
+    assert not any(p["why"].startswith("answers") for p in pairing["fostering"]["partners"])
+    assert not any(a.match == "explicit" for a in rows if a.rec_doc_id == "fostering")

@@ -262,6 +262,7 @@ class AlignContext:
     vocab: dict[str, int]
     responders: frozenset[str] = frozenset()  # documents that answer another document of the run
     pairing: dict[str, dict[str, str]] = field(default_factory=dict)  # report -> {partner: why}
+    answerers: dict[str, frozenset[str]] = field(default_factory=dict)  # report -> documents answering it by structure
 
     def recommendations(self) -> list[Segment]:
         """The original recommendations: one row each (reprints and repeats fold into them).
@@ -312,9 +313,10 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     quotes.update(contained_copies(recs, quotes))
     # A document that reprints another's recommendations, or is titled as its response: a briefing that
     # reports recommendations and answers both is neither.
-    responders = frozenset(j for d, js in pairing.items() for j, why in js.items() if j != d and (
+    answerers = {d: frozenset(j for j, why in js.items() if j != d and (
         why.startswith(("reprints", "answers")) or titled_response(doc_by_id.get(j))
-        and responds_to(doc_by_id.get(j), doc_by_id.get(d))))
+        and responds_to(doc_by_id.get(j), doc_by_id.get(d)))) for d, js in pairing.items()}
+    responders = frozenset(j for js in answerers.values() for j in js)
     copies = _copies(pairing, responders, by_doc, row_of, vectors)
     answered_copy = {quotes.get(r, r) for r in reprint_anchors(copies, recs, {}).values() if r}
     quotes.update(restated_copies(recs, quotes, vectors, row_of, answered_copy))
@@ -346,7 +348,7 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
                         np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
                         {s.seg_id: i for i, s in enumerate(cands)},
                         {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
-                        _term_matrix(words, vocab), vocab, responders, pairing)
+                        _term_matrix(words, vocab), vocab, responders, pairing, answerers)
 
 
 def _copies(pairing: dict[str, dict[str, str]], responders: frozenset[str], by_doc: dict[str, list[Segment]],
@@ -427,7 +429,9 @@ def candidates(ctx: AlignContext, rec: Segment) -> Candidates:
     key = _answered_key(ctx, label_key(rec.label), rec.doc_id)
     if key is not None and key in ctx.label_cands:
         rows = ctx.label_cands[key]
-        rows = rows[(cand_doc[rows] != rec.doc_id) & np.isin(cand_doc[rows], allowed)]
+        # Numbers are common to all numbered documents: only a document that answers this one by structure
+        # (reprints, its numbers' content, a response's title) answers by number.
+        rows = rows[np.isin(cand_doc[rows], sorted(ctx.answerers.get(rec.doc_id, ())))]
         exp[rows] = True
     mask |= exp
     rec_date = ctx.dates.get(rec.seg_id)

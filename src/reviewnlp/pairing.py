@@ -410,7 +410,8 @@ def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], v
             # already found; of two documents printing the same numbers, the one whose numbered passages speak
             # for the government answers, never one whose recommendations d itself reprints.
             reverse = d in reprinted.get(j, {}) and _earlier(j, d, doc_dates, counts)
-            if j in why and j not in found and not reverse and _answering(by_doc[j]) > _answering(by_doc[d]):
+            if (j in why and j not in found and not reverse and _answering(by_doc[j]) > _answering(by_doc[d])
+                    and _numbers_match(by_doc[d], by_doc[j], vectors, row_of)):
                 found[j] = f"answers {n} of its recommendation numbers"
         if found:
             why.pop(d, None)
@@ -421,6 +422,32 @@ def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], v
 
 
 MIN_NUMBERS = 3
+
+
+def _numbers_match(d_segs: Sequence[Segment], j_segs: Sequence[Segment], vectors: np.ndarray,
+                   row_of: dict[str, int]) -> bool:
+    """True when j's passages under d's numbers are about d's recommendations of those numbers.
+
+    An answer printed under "Recommendation 2" is closer to recommendation 2
+    than to the others (mean cosine, same number against other numbers);
+    between unrelated numbered documents the numbers match by chance and
+    the content does not.
+    """
+    def by_key(segs: Sequence[Segment]) -> dict[str, list[int]]:
+        out: dict[str, list[int]] = {}
+        for s in segs:
+            if (s.label or "").startswith("Recommendation ") and label_key(s.label):
+                out.setdefault(label_key(s.label), []).append(row_of[s.seg_id])
+        return out
+
+    kd, kj = by_key(d_segs), by_key(j_segs)
+    keys = sorted(set(kd) & set(kj))
+    if len(keys) < 2:
+        return False
+    sim = np.array([[float(np.max(vectors[kd[a]] @ vectors[kj[b]].T)) for b in keys] for a in keys])
+    same = float(np.mean(np.diag(sim)))
+    other = float((sim.sum() - np.trace(sim)) / (len(keys) * (len(keys) - 1)))
+    return same > other
 
 
 def _answering(segs: Sequence[Segment]) -> int:
