@@ -32,8 +32,25 @@ def test_dev_gold_holds_the_measured_accuracy(corpus_run):
                           str(SHARED_EVAL / "dev_gold.jsonl"), "--json"], capture_output=True, text=True, check=True)
     metrics = json.loads(res.stdout)
     print(metrics)
-    # Regression guard a little under the figures in the README (100% / 73% / 61%).
-    assert metrics["recall"] >= 0.95 and metrics["status_accuracy"] >= 0.65 and metrics["response_accuracy"] >= 0.55
+    # Regression guard a little under the held-out figures in the README (the reranker never fits the briefing):
+    # 100% found, 64% status, 43% response on the whole corpus.
+    assert metrics["recall"] >= 0.95 and metrics["status_accuracy"] >= 0.55 and metrics["response_accuracy"] >= 0.38
+
+
+def test_in_a_mixed_corpus_each_report_is_answered_by_its_own_response(corpus_run):
+    """Every numbered report shares numbers with every numbered response; only content pairs them."""
+    docs = {json.loads(l)["doc_id"]: json.loads(l)["path"] for l in (corpus_run / "documents.jsonl").open()}
+    pairing = json.loads((corpus_run / "pairing.json").read_text())
+    for report, response in [("covid_inquiry_module1_report.pdf", "covid_inquiry_module1_govt_response.pdf"),
+                             ("hol_behaviour_change_report.pdf", "hol_behaviour_change_govt_response.pdf"),
+                             ("hoc_home_affairs_summer2024_disorder_report.pdf",
+                              "hoc_home_affairs_summer2024_disorder_govt_response.pdf")]:
+        rid = next(d for d, p in docs.items() if p.endswith(report))
+        assert [p["path"].rsplit("/", 1)[-1] for p in pairing[rid]["partners"]] == [response]
+        rows = [json.loads(l) for l in (corpus_run / "alignments.jsonl").open()]
+        answered = {docs[r["response_doc_id"]].rsplit("/", 1)[-1] for r in rows
+                    if r["rec_doc_id"] == rid and r["match"] == "explicit"}
+        assert answered == {response}
 
 
 def _labels(out, name):

@@ -309,14 +309,14 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
             by_doc.setdefault(s.doc_id, []).append(s)
     recs = [s for s in segments if s.kind == "recommendation" and not _is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
-    quotes.update(label_quotes(recs, quotes, doc_by_id))
-    quotes.update(contained_copies(recs, quotes))
-    # A document that reprints another's recommendations, or is titled as its response: a briefing that
-    # reports recommendations and answers both is neither.
+    # Who answers a report by structure: a partner that reprints its recommendations, answers under its numbers,
+    # or is titled as its (later) response.  A briefing that reports recommendations and answers both is none.
     answerers = {d: frozenset(j for j, why in js.items() if j != d and (
         why.startswith(("reprints", "answers")) or titled_response(doc_by_id.get(j))
         and responds_to(doc_by_id.get(j), doc_by_id.get(d)))) for d, js in pairing.items()}
     responders = frozenset(j for js in answerers.values() for j in js)
+    quotes.update(label_quotes(recs, quotes, doc_by_id, answerers))
+    quotes.update(contained_copies(recs, quotes))
     copies = _copies(pairing, responders, by_doc, row_of, vectors)
     answered_copy = {quotes.get(r, r) for r in reprint_anchors(copies, recs, {}).values() if r}
     quotes.update(restated_copies(recs, quotes, vectors, row_of, answered_copy))
