@@ -384,14 +384,16 @@ def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], v
     """Which documents answer each document's recommendations, and why: (partners, {doc: {partner: why}}).
 
     Affinity of government statements first (:func:`document_partners`).
-    Then structure, which wins over it: a document that reprints at least
-    ``MIN_REPRINTS`` of d's recommendations, or an affinity partner that
-    prints answers under at least ``MIN_NUMBERS`` of d's recommendation
-    numbers, answers d (the one holding
-    the originals is dated earlier or, without dates, has more
-    recommendations; of two documents printing the same numbers, the one
-    whose numbered passages take a stance), and d's own statements become
-    background.
+    Then structure, which wins over it, and d's own statements become
+    background:
+    - a document that reprints at least ``MIN_REPRINTS`` of d's
+      recommendations answers d (the one holding the originals is dated
+      earlier or, without dates, has more recommendations);
+    - an affinity partner, or a later document titled as a response, that
+      prints at least ``MIN_NUMBERS`` of d's recommendation numbers answers
+      d when the passages under them are about the same-numbered
+      recommendations (:func:`_numbers_match`) and speak for the government
+      at least as often as d's own numbered passages do.
     """
     doc_by_id = {d.doc_id: d for d in docs}
     doc_ids = list(by_doc)
