@@ -284,11 +284,18 @@ def test_a_committee_summary_chapter_printed_as_a_plain_line_holds_its_numbered_
               "evaluate its interventions and commission more research (paragraph 3.10).", None),
              ("8.3. We acknowledge that there will be occasions when a government does not act.", None),
              ("8.4. Departmental Chief Scientific Advisers should be responsible for contacts with scientists.", None),
+             ("8.5. Although decentralising responsibility may help, we recommend that the Department of Health:",
+              None),
+             ("• produce guidance for local authorities on how to use evidence effectively;", None),
+             ("• provide funding only for those schemes which are based on sound evidence.", None),
              ("APPENDIX 1: LIST OF MEMBERS", None),
              ("9.1. Members should declare their interests.", None)]
     segs = segment_document(_doc(paras, "r", "Behaviour Change", "hol_report.pdf"))
     recs = {s.label: s.text for s in segs if s.kind == "recommendation"}
     assert set(recs) >= {"8.2", "8.4"} and "8.3" not in recs
+    items = [s.text for s in segs if s.kind == "recommendation" and s.text.startswith(("produce", "provide"))]
+    assert items == ["produce guidance for local authorities on how to use evidence effectively;",
+                     "provide funding only for those schemes which are based on sound evidence."]
     assert recs["8.2"].startswith("There is a lack of applied research.") and "will need both to" in recs["8.2"]
 
 
@@ -366,3 +373,32 @@ def test_shared_numbers_alone_never_pair_unrelated_documents(fake_embedder):
     # answer the inquiry's recommendations, not the fostering review's.
     assert not any(p["why"].startswith("answers") for p in pairing["fostering"]["partners"])
     assert not any(a.match == "explicit" for a in rows if a.rec_doc_id == "fostering")
+
+
+def test_a_numbered_lead_in_and_its_items_are_one_row_spanning_both(fake_embedder):
+    paras = [("Behaviour change", 1), ("CHAPTER 8: CONCLUSIONS AND RECOMMENDATIONS", None),
+             ("8.4. Departmental Chief Scientific Advisers should be responsible for contacts with scientists.", None),
+             ("8.5. Although decentralising responsibility may help, we recommend that the Department of Health:",
+              None),
+             ("• produce guidance for local authorities on how to use evidence effectively;", None),
+             ("• provide funding only for those schemes which are based on sound evidence.", None)]
+    doc = _doc(paras, "r", "Behaviour Change", "hol_report.pdf")
+    rows, _ = _align(fake_embedder, doc)
+    row = next(a for a in rows if a.label == "8.5")
+    assert row.recommendation_text.endswith("which are based on sound evidence.")
+    assert "• produce guidance for local authorities" in row.recommendation_text
+    assert doc.text[row.rec_start:row.rec_end] == row.recommendation_text
+    assert len(rows) == 2 and row.rec_copies == ()
+
+
+def test_the_copy_a_response_answers_becomes_the_canonical_one():
+    from reviewnlp.pairing import prefer_answered
+
+    doc_of = {"r:body": "r", "r:summary": "r", "r:item": "r", "resp:reprint": "resp"}
+    quotes = {"r:summary": "r:body", "r:item": "r:body", "resp:reprint": "r:body"}
+    # The response answers the summary copy: it becomes the original and everything follows it.
+    assert prefer_answered(quotes, {"r:summary"}, doc_of) == {
+        "r:body": "r:summary", "r:item": "r:summary", "resp:reprint": "r:summary"}
+    # When the first copy is itself answered, or nothing is, nothing moves.
+    assert prefer_answered(quotes, {"r:body", "r:summary"}, doc_of) == quotes
+    assert prefer_answered(quotes, set(), doc_of) == quotes

@@ -26,7 +26,8 @@ from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_feat
 from .status import StatusModel, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores, is_verdict
 from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements,
-                      label_key, label_quotes, list_continuations, numbered_answers, pair_documents, restated_copies,
+                      label_key, label_quotes, list_continuations, numbered_answers, pair_documents, prefer_answered,
+                      restated_copies,
                       responds_to, segment_dates, titled_response, unpaired)
 
 METHOD = "structure+rerank-v3"
@@ -323,6 +324,8 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     quotes.update(informal_restatements(recs, quotes, vectors, row_of))
     for cont, head in list_continuations(segments, doc_by_id).items():
         quotes.setdefault(cont, quotes.get(head, head))
+    quotes = prefer_answered(quotes, {r for r in reprint_anchors(copies, recs, {}).values() if r},
+                             {s.seg_id: s.doc_id for s in recs})
     gov = _list_voice(doc_by_id, segments)
     keep = [i for i, s in enumerate(segments) if _is_candidate(s) and s.seg_id not in copies]
     cands = [segments[i] for i in keep]
@@ -507,17 +510,39 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     out = []
     for rec in ctx.recommendations():
         al = _align_one(ctx, rec, reranker, status_model)
-        if rec.seg_id in copies:
+        doc = ctx.docs.get(rec.doc_id)
+        items = _items_below(doc, rec, copies.get(rec.seg_id, []))
+        if items:
+            # A numbered lead-in and the list items that finish it are one recommendation, printed as one span.
+            end = items[-1].end
+            al = replace(al, recommendation_text=doc.text[rec.start:end], rec_end=end)
+        others = [c for c in copies.get(rec.seg_id, []) if c not in items]
+        if others:
             # The other places it is printed: a summary or closing list, a response's reprint.
             al = replace(al, rec_copies=tuple({"seg_id": c.seg_id, "doc_id": c.doc_id, "page": c.page, "start": c.start,
                                                "end": c.end, "label": c.label}
-                                              for c in sorted(copies[rec.seg_id], key=lambda c: (c.doc_id, c.start))))
-        doc = ctx.docs.get(rec.doc_id)
+                                              for c in sorted(others, key=lambda c: (c.doc_id, c.start))))
         if doc is not None and rec.footnotes:
             notes = doc.footnotes_in(rec.start, rec.end)
             al = replace(al, rec_sources=tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
                                                 "text": f.text} for f in notes))
         out.append(al)
+    return out
+
+
+ITEM_GAP_RE = re.compile(r"[\s•●▪■◦‣∙·\-–—*]*")
+
+
+def _items_below(doc: Document | None, rec: Segment, folded: Sequence[Segment]) -> list[Segment]:
+    """The folded copies that directly follow ``rec`` as its list items (only white space or bullets between)."""
+    if doc is None:
+        return []
+    out, end = [], rec.end
+    for c in sorted((c for c in folded if c.doc_id == rec.doc_id and c.start >= rec.end), key=lambda c: c.start):
+        if not ITEM_GAP_RE.fullmatch(doc.text[end:c.start]):
+            break
+        out.append(c)
+        end = c.end
     return out
 
 

@@ -523,3 +523,29 @@ def numbered_answers(pairing: dict[str, dict[str, str]], by_doc: dict[str, list[
                 if best < ANSWER_COSINE:
                     out.add(s.seg_id)
     return out
+
+
+def prefer_answered(quotes: dict[str, str], answered: set[str], doc_of: dict[str, str]) -> dict[str, str]:
+    """Make the copy a response answers the canonical one of its document's copies; return the new quotes.
+
+    A report states a recommendation in its chapter and again in its
+    summary; folding keeps the first, but when the response reprints and
+    answers only the other copy, that copy is the formal recommendation (a
+    committee's numbered summary, with its list items).
+    """
+    members: dict[str, list[str]] = {}
+    for sid, original in quotes.items():
+        if doc_of.get(sid) == doc_of.get(original):
+            members.setdefault(original, []).append(sid)
+    out = dict(quotes)
+    for original, ms in members.items():
+        hits = [m for m in ms if m in answered]
+        if original in answered or len(hits) != 1:
+            continue
+        new = hits[0]
+        for sid, target in quotes.items():
+            if target == original and sid != new:
+                out[sid] = new
+        out[original] = new
+        del out[new]
+    return out

@@ -216,9 +216,12 @@ def classify(sentence: str, ctx_voice: str | None, ctx_recommend: bool = False,
             return "recommendation", None, rec, voice
         if FUNDING_ASK_RE.search(sentence):
             return "recommendation", None, "funding ask", voice
+        if ctx_recommend:
+            # An item of a list the review introduced as its recommendations: the lead-in is the evidence.
+            return "recommendation", None, "list", voice
         if m:
             return "recommendation", None, m, voice
-        if ctx_recommend or in_reco_block:
+        if in_reco_block:
             return "recommendation", None, "list", voice
         if _imperative(sentence) and ctx_voice == "review":
             return "recommendation", None, "imperative", voice
@@ -396,7 +399,7 @@ def segment_document(doc: Document) -> list[Segment]:
             ctx.block = "recommendation"
         elif label == "Response":
             ctx.block = "response"
-        if not is_item:
+        if not is_item or numbered_ask:
             ctx.list_voice, ctx.list_recommend, ctx.list_body = None, False, None
         ctx.para_voice, ctx.para_body = None, None
         first_seg = len(segs)
@@ -423,7 +426,7 @@ def segment_document(doc: Document) -> list[Segment]:
                                                     in_reco_block)
                 if numbered_ask and kind != "recommendation":
                     # The committee's numbered ask is its own words throughout ("the Government will need to").
-                    kind, stance, cue, voice = "recommendation", None, "numbered ask", "review"
+                    kind, stance, cue, voice = "recommendation", None, "label", "review"
                 if in_reco_block and s_a == spans[0][0] and kind != "recommendation":
                     # The printed recommendation opens its labelled paragraph, whatever pronouns it quotes.
                     kind, stance, cue, voice = "recommendation", None, "label", "review"
@@ -457,7 +460,8 @@ def segment_document(doc: Document) -> list[Segment]:
                                             footnotes=block.footnotes + tuple(n for x in para_segs for n in x.footnotes))]
         elif para_segs:
             segs[first_seg:] = _shape_recommendations(doc, para_segs, label)
-        if not is_item and para.rstrip().endswith(":") and heading is None:
+        # A numbered ask may itself lead in to its items ("8.20 ... we recommend that the Department of Health:").
+        if (not is_item or numbered_ask) and para.rstrip().endswith(":") and heading is None:
             ctx.list_voice = ctx.para_voice
             # "The UK government should:" leaves each item to finish the recommendation.
             ctx.list_recommend = (recommendation_leadin(para) or bool(re.search(r"\b(?:should|must)\s*:\s*$", para))) \
