@@ -24,7 +24,7 @@ from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusModel, load as load_status_model
-from .structure import answer_block, contiguous_runs, decision_scores, is_verdict
+from .structure import answer_block, contiguous_runs, decision_scores, is_verdict, report_copies, reprint_anchors
 from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements,
                       label_key, label_quotes, list_continuations, numbered_answers, pair_documents, prefer_answered,
                       restated_copies,
@@ -318,14 +318,13 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     responders = frozenset(j for js in answerers.values() for j in js)
     quotes.update(label_quotes(recs, quotes, doc_by_id, answerers))
     quotes.update(contained_copies(recs, quotes))
-    copies = _copies(pairing, responders, by_doc, row_of, vectors)
-    answered_copy = {quotes.get(r, r) for r in reprint_anchors(copies, recs, {}).values() if r}
-    quotes.update(restated_copies(recs, quotes, vectors, row_of, answered_copy))
+    copies = report_copies(pairing, responders, by_doc, row_of, vectors)
+    reprinted = {r for r in reprint_anchors(copies, recs, {}).values() if r}  # the copies a response answers
+    quotes.update(restated_copies(recs, quotes, vectors, row_of, {quotes.get(r, r) for r in reprinted}))
     quotes.update(informal_restatements(recs, quotes, vectors, row_of))
     for cont, head in list_continuations(segments, doc_by_id).items():
         quotes.setdefault(cont, quotes.get(head, head))
-    quotes = prefer_answered(quotes, {r for r in reprint_anchors(copies, recs, {}).values() if r},
-                             {s.seg_id: s.doc_id for s in recs})
+    quotes = prefer_answered(quotes, reprinted, {s.seg_id: s.doc_id for s in recs})
     gov = _list_voice(doc_by_id, segments)
     keep = [i for i, s in enumerate(segments) if _is_candidate(s) and s.seg_id not in copies]
     cands = [segments[i] for i in keep]
@@ -352,41 +351,6 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
                         {s.seg_id: i for i, s in enumerate(cands)},
                         {k: np.array(v, dtype=np.int64) for k, v in label_rows.items()}, label_docs,
                         _term_matrix(words, vocab), vocab, responders, pairing, answerers)
-
-
-def _copies(pairing: dict[str, dict[str, str]], responders: frozenset[str], by_doc: dict[str, list[Segment]],
-            row_of: dict[str, int], vectors: np.ndarray) -> dict[str, Segment]:
-    """Each segment of a responding document that copies report text, mapped to the report segment it copies."""
-    out: dict[str, Segment] = {}
-    for d, partners in sorted(pairing.items()):
-        src = by_doc.get(d, [])
-        for j in partners:
-            if j == d or j not in responders or not src or not by_doc.get(j):
-                continue
-            segs = by_doc[j]
-            sim = vectors[[row_of[s.seg_id] for s in segs]] @ vectors[[row_of[x.seg_id] for x in src]].T
-            best = np.argmax(sim, axis=1)
-            for k, s in enumerate(segs):
-                if sim[k, best[k]] >= QUOTE_THRESHOLD and s.seg_id not in out:
-                    out[s.seg_id] = src[int(best[k])]
-    return out
-
-
-def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment], quotes: dict[str, str]) -> dict[str, str | None]:
-    """Map each copied segment to the (original) recommendation whose text it reprints, or None.
-
-    A copy reprints a recommendation when the report sentence it copies lies
-    inside that recommendation's span; copies of the report's discussion map
-    to None (they still end the previous answer block).
-    """
-    spans: dict[str, list[tuple[int, int, str]]] = {}
-    for r in recs:
-        spans.setdefault(r.doc_id, []).append((r.start, r.end, quotes.get(r.seg_id, r.seg_id)))
-    out: dict[str, str | None] = {}
-    for sid, src in copies.items():
-        hit = next((orig for a, b, orig in spans.get(src.doc_id, ()) if a <= src.start < b), None)
-        out[sid] = hit
-    return out
 
 
 def _term_matrix(words: Sequence[list[str]], vocab: dict[str, int]):

@@ -20,6 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from .cues import stance_of
+from .pairing import QUOTE_THRESHOLD
 from .records import AnswerBlock, Document, Segment
 
 # A printed verdict on the recommendation itself: "Recommendation accepted", "This recommendation is
@@ -121,3 +122,38 @@ def answer_block(doc: Document, passages: Sequence[Segment]) -> AnswerBlock:
     return AnswerBlock(block_id=f"{doc.doc_id}:b{start}", doc_id=doc.doc_id, start=start, end=end,
                        text=doc.text[start:end], pages=pages, segments=tuple(s.seg_id for s in ordered),
                        verdict=verdict)
+
+
+def report_copies(pairing: dict[str, dict[str, str]], responders: frozenset[str], by_doc: dict[str, list[Segment]],
+            row_of: dict[str, int], vectors: np.ndarray) -> dict[str, Segment]:
+    """Each segment of a responding document that copies report text, mapped to the report segment it copies."""
+    out: dict[str, Segment] = {}
+    for d, partners in sorted(pairing.items()):
+        src = by_doc.get(d, [])
+        for j in partners:
+            if j == d or j not in responders or not src or not by_doc.get(j):
+                continue
+            segs = by_doc[j]
+            sim = vectors[[row_of[s.seg_id] for s in segs]] @ vectors[[row_of[x.seg_id] for x in src]].T
+            best = np.argmax(sim, axis=1)
+            for k, s in enumerate(segs):
+                if sim[k, best[k]] >= QUOTE_THRESHOLD and s.seg_id not in out:
+                    out[s.seg_id] = src[int(best[k])]
+    return out
+
+
+def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment], quotes: dict[str, str]) -> dict[str, str | None]:
+    """Map each copied segment to the (original) recommendation whose text it reprints, or None.
+
+    A copy reprints a recommendation when the report sentence it copies lies
+    inside that recommendation's span; copies of the report's discussion map
+    to None (they still end the previous answer block).
+    """
+    spans: dict[str, list[tuple[int, int, str]]] = {}
+    for r in recs:
+        spans.setdefault(r.doc_id, []).append((r.start, r.end, quotes.get(r.seg_id, r.seg_id)))
+    out: dict[str, str | None] = {}
+    for sid, src in copies.items():
+        hit = next((orig for a, b, orig in spans.get(src.doc_id, ()) if a <= src.start < b), None)
+        out[sid] = hit
+    return out
