@@ -319,7 +319,8 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
     quotes.update(label_quotes(recs, quotes, doc_by_id, answerers))
     quotes.update(contained_copies(recs, quotes))
     copies = report_copies(pairing, responders, by_doc, row_of, vectors)
-    reprinted = {r for r in reprint_anchors(copies, recs, {}).values() if r}  # the copies a response answers
+    anchors = reprint_anchors(copies, recs)
+    reprinted = {r for r in anchors.values() if r}  # the copies a response answers
     quotes.update(restated_copies(recs, quotes, vectors, row_of, {quotes.get(r, r) for r in reprinted}))
     quotes.update(informal_restatements(recs, quotes, vectors, row_of))
     for cont, head in list_continuations(segments, doc_by_id).items():
@@ -344,7 +345,8 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
             label_docs.setdefault(lab, set()).add(s.doc_id)
     vocab = {w: j for j, w in enumerate(sorted(df))}
     return AlignContext(segments, vectors, row_of, doc_by_id, dates, answer_label, partners, quotes,
-                        explicit_answers(segments, quotes, doc_by_id, reprint_anchors(copies, recs, quotes)), cands,
+                        explicit_answers(segments, quotes, doc_by_id,
+                                         {sid: quotes.get(r, r) if r else None for sid, r in anchors.items()}), cands,
                         np.array([row_of[s.seg_id] for s in cands], dtype=np.int64), pool, idf,
                         {s.seg_id: i for i, s in enumerate(segments)},
                         np.array([dates.get(s.seg_id) or "" for s in cands], dtype=str),
@@ -468,19 +470,19 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     ctx = prepare(docs, segments, vectors, row_of)
     if pairing is not None:
         pairing.update(pairing_report(ctx))
-    copies: dict[str, list[Segment]] = {}
+    folded: dict[str, list[Segment]] = {}
     for sid, original in ctx.quotes.items():
-        copies.setdefault(original, []).append(ctx.segments[ctx.index_of[sid]])
+        folded.setdefault(original, []).append(ctx.segments[ctx.index_of[sid]])
     out = []
     for rec in ctx.recommendations():
         al = _align_one(ctx, rec, reranker, status_model)
         doc = ctx.docs.get(rec.doc_id)
-        items = _items_below(doc, rec, copies.get(rec.seg_id, []))
+        items = _items_below(doc, rec, folded.get(rec.seg_id, []))
         if items:
             # A numbered lead-in and the list items that finish it are one recommendation, printed as one span.
             end = items[-1].end
             al = replace(al, recommendation_text=doc.text[rec.start:end], rec_end=end)
-        others = [c for c in copies.get(rec.seg_id, []) if c not in items]
+        others = [c for c in folded.get(rec.seg_id, []) if c not in items]
         if others:
             # The other places it is printed: a summary or closing list, a response's reprint.
             al = replace(al, rec_copies=tuple({"seg_id": c.seg_id, "doc_id": c.doc_id, "page": c.page, "start": c.start,

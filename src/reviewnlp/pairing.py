@@ -448,8 +448,8 @@ def _numbers_match(d_segs: Sequence[Segment], j_segs: Sequence[Segment], vectors
         out: dict[str, list[int]] = {}
         key = None
         for s in segs:
-            if (s.label or "").startswith("Recommendation ") and label_key(s.label):
-                key = label_key(s.label)
+            if _printed_number(s):
+                key = _printed_number(s)
             elif not block:
                 continue
             if key:
@@ -471,13 +471,17 @@ def _answering(segs: Sequence[Segment]) -> int:
     from .cues import is_gov_voice
     from .structure import is_verdict
 
-    return sum(1 for s in segs if (s.label or "").startswith("Recommendation ")
-               and (is_verdict(s.text) or is_gov_voice(s.text)))
+    return sum(1 for s in segs if _printed_number(s) and (is_verdict(s.text) or is_gov_voice(s.text)))
+
+
+def _printed_number(s: Segment) -> str | None:
+    """The number of a "Recommendation N" label, or None (outline and paragraph numbers do not count)."""
+    return label_key(s.label) if (s.label or "").startswith("Recommendation ") else None
 
 
 def _formal_keys(segs: Sequence[Segment]) -> set[str]:
     """The numbers a document prints as "Recommendation N" labels."""
-    return {label_key(s.label) for s in segs if (s.label or "").startswith("Recommendation ") and label_key(s.label)}
+    return {k for k in map(_printed_number, segs) if k}
 
 
 def number_partners(by_doc: dict[str, list[Segment]]) -> dict[str, dict[str, int]]:

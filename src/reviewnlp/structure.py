@@ -142,8 +142,8 @@ def report_copies(pairing: dict[str, dict[str, str]], responders: frozenset[str]
     return out
 
 
-def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment], quotes: dict[str, str]) -> dict[str, str | None]:
-    """Map each copied segment to the (original) recommendation whose text it reprints, or None.
+def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment]) -> dict[str, str | None]:
+    """Map each copied segment to the recommendation whose text it reprints, or None.
 
     A copy reprints a recommendation when the report sentence it copies lies
     inside that recommendation's span; copies of the report's discussion map
@@ -151,9 +151,6 @@ def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment], quotes:
     """
     spans: dict[str, list[tuple[int, int, str]]] = {}
     for r in recs:
-        spans.setdefault(r.doc_id, []).append((r.start, r.end, quotes.get(r.seg_id, r.seg_id)))
-    out: dict[str, str | None] = {}
-    for sid, src in copies.items():
-        hit = next((orig for a, b, orig in spans.get(src.doc_id, ()) if a <= src.start < b), None)
-        out[sid] = hit
-    return out
+        spans.setdefault(r.doc_id, []).append((r.start, r.end, r.seg_id))
+    return {sid: next((rec for a, b, rec in spans.get(src.doc_id, ()) if a <= src.start < b), None)
+            for sid, src in copies.items()}
