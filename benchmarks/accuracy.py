@@ -34,12 +34,25 @@ def jobs(shared: Path) -> list[tuple[str, list[Path], Path]]:
     return out
 
 
-def run_one(name: str, inputs: list[Path], gold: Path, out_root: Path, shared: Path) -> dict:
-    """Run the CLI on one pair and score it; return the scorer's JSON plus the wall time."""
+def held_out_model(name: str, out_root: Path) -> Path:
+    """A status classifier fitted without this pair's labelled examples (scripts/train_status.py --leave-out)."""
+    d = out_root / f"status-without-{name}"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "train_status.py"), "--leave-out", name, "--model-dir", str(d),
+                    "--quiet"], check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    return d
+
+
+def run_one(name: str, inputs: list[Path], gold: Path, out_root: Path, shared: Path, held_out: bool = False) -> dict:
+    """Run the CLI on one pair and score it; return the scorer's JSON plus the wall time.
+
+    With ``held_out`` the status classifier is one fitted without the pair's own examples.
+    """
     out = out_root / name
     exe = Path(sys.executable).with_name("reviewnlp")
     cmd = [str(exe) if exe.exists() else "reviewnlp", "run", *map(str, inputs), "-o", str(out), "-q"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    if held_out:
+        env["REVIEWNLP_STATUS_MODEL_DIR"] = str(held_out_model(name, out_root))
     t = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t
@@ -69,12 +82,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "reviewnlp-accuracy")
     ap.add_argument("--only", nargs="*", default=None)
+    ap.add_argument("--held-out-status", action="store_true",
+                    help="score each pair with a status classifier fitted without that pair's examples")
     args = ap.parse_args(argv)
     results = []
     for name, inputs, gold in jobs(args.shared):
         if args.only and name not in args.only:
             continue
-        results.append(run_one(name, inputs, gold, args.out, args.shared))
+        results.append(run_one(name, inputs, gold, args.out, args.shared, args.held_out_status))
         r = results[-1]
         print(f"{name}: recall {r['recall']:.0%}, response {r['response_accuracy']:.0%}, status "
               f"{r['status_accuracy']:.0%} ({r['wall_s']} s)", file=sys.stderr)

@@ -173,7 +173,7 @@ def test_a_new_reranker_recomputes_only_the_alignment(tmp_path, monkeypatch):
     run([src], out, embedder=HashingEmbedder())
     shipped = pipeline.shipped_model_id
     monkeypatch.setattr(pipeline, "shipped_model_id",
-                        lambda name: "reranker-test-other" if name == "reranker" else shipped(name))
+                        lambda name, *a: "reranker-test-other" if name == "reranker" else shipped(name, *a))
     m = run([src], out, embedder=HashingEmbedder())
     assert m["cache"]["recomputed"] == {"outputs": False, "vectors": False, "index": False, "align": True}
     assert m["files"]["cached"] == 3 and m["counts"]["newly_embedded"] == 0

@@ -1,34 +1,114 @@
-"""The stance model: the cue rules decide, the model's calibrated probability is the confidence."""
+"""The status classifier: features over the whole answer, the shipped model, evidence and calibration."""
+import json
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from reviewnlp.errors import ReviewNLPError
-from reviewnlp.status import CLASSES, decide, features, load, platt
+from reviewnlp.status import (CLASSES, HAND_FEATURES, StatusInput, asks, column_blocks, ece, evidence_index,
+                              hand_features, load, softmax_t, status_features, verdict_class)
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_features_carry_the_rules_reading():
-    f = features("These recommendations are accepted in principle by the UK Government.")
-    assert f.startswith("__cue_partial __verdict __in_principle")
+def _x(rec: str, passages: list[str], verdict: str | None = None) -> StatusInput:
+    rng = np.random.default_rng(len(rec))
+    rv = rng.normal(size=384).astype(np.float32)
+    pv = np.stack([rv + rng.normal(scale=1.0, size=384).astype(np.float32) for _ in passages])
+    return StatusInput(rec, rv, tuple(passages), pv, verdict)
 
 
-def test_rules_decide_and_confidence_is_a_probability():
-    label, cue, conf, method = decide("The Government does not intend to introduce a windfall tax.")
-    assert (label, cue, method) == ("rejected", "does not intend", "cue") and 0 < conf < 1
-    label, cue, conf, method = decide("Ofsted oversees the largest providers of children's homes.")
-    assert (label, cue, method) == ("accepted", None, "default")
+def _f(x: StatusInput) -> dict[str, float]:
+    return dict(zip(HAND_FEATURES, hand_features(x)))
 
 
-def test_confidence_is_higher_for_a_clear_verdict_than_for_a_vague_passage():
+def test_verdict_class_reads_not_accepted_before_accepted():
+    assert verdict_class("This recommendation is not accepted.") == "not"
+    assert verdict_class("This recommendation is accepted in principle by the Scottish Government.") == "principle"
+    assert verdict_class("The government accepts this recommendation.") == "full"
+    assert verdict_class(None) is None
+
+
+def test_asks_split_lettered_parts_and_sentences():
+    rec = ("That the Secretary of State appoint a Chief Construction Adviser with a budget, including: "
+           "a) monitoring the department's work on the Building Regulations; b) providing advice on request.")
+    assert len(asks(rec)) == 3
+
+
+def test_warm_agreement_that_keeps_the_status_quo_is_not_read_as_commitment():
+    """Bug class from the issue: 'agrees with the aim' then keeping the old arrangement read as acceptance."""
+    rec = "The Government should introduce mandatory front-of-pack traffic light labelling on all food."
+    warm = _x(rec, ["The Government agrees that clear food labelling is important.",
+                    "The existing voluntary scheme already gives consumers the information they need."])
+    firm = _x(rec, ["The Government will introduce mandatory traffic light labelling on all food from 2026."])
+    fw, ff = _f(warm), _f(firm)
+    assert fw["warm_opening"] == 1.0 and ff["warm_opening"] == 0.0
+    assert fw["ask_cov_mean"] < ff["ask_cov_mean"]
+    assert fw["already"] > 0 and ff["future"] == 1.0
+
+
+def test_not_for_this_government_and_at_this_time_are_features():
+    x = _x("Ministers should fund a national database.",
+           ["This recommendation is not for the UK Government to respond to.",
+            "The Department does not intend to provide additional funding at this time."])
+    f = _f(x)
+    assert f["elsewhere"] > 0 and f["cue_frac_rejected"] > 0 and f["negation"] > 0
+
+
+def test_feature_row_has_every_family():
+    x = _x("Publish the findings of every exercise within three months.", ["We will publish findings."])
+    row = status_features(x)
+    assert row.shape == (column_blocks()["ngram"].stop,) and np.isfinite(row).all()
+
+
+def _real(rec: str, passages: list[str], verdict: str | None = None) -> StatusInput:
+    from reviewnlp.embed import default_embedder
+
+    v = default_embedder().encode([rec, *passages])
+    return StatusInput(rec, v[0], tuple(passages), v[1:], verdict)
+
+
+def test_shipped_model_reads_a_clear_rejection_and_a_clear_acceptance():
     m = load()
-    clear = m.confidence("This recommendation is accepted in full by the UK Government.", "accepted")
-    vague = m.confidence("The landscape of children's services is complex and changing.", "accepted")
-    assert clear > vague
-    assert set(m.proba("We will consult on this.")) == set(CLASSES)
+    rej = m.decide(_real("The Government should make care experience a protected characteristic.",
+                      ["The Government does not intend to make care experience a protected characteristic.",
+                       "We do not agree that legislation is the right route."]))
+    acc = m.decide(_real("The Government should appoint a Chief Construction Adviser.",
+                      ["The government accepts this recommendation.",
+                       "We will appoint a Chief Construction Adviser to advise the Secretary of State."],
+                      "The government accepts this recommendation."))
+    assert rej.status == "rejected" and acc.status == "accepted"
+    assert set(rej.proba) == set(CLASSES) and abs(sum(rej.proba.values()) - 1) < 1e-3
+    assert 0 < rej.confidence <= 1
 
 
-def test_platt_is_monotone_and_bounded():
-    ab = (0.62, 0.89)
-    values = [platt(p, ab) for p in (0.0, 0.2, 0.5, 0.8, 1.0)]
-    assert values == sorted(values) and all(0 < v < 1 for v in values)
+def test_evidence_is_the_verdict_when_it_says_the_same_else_a_passage_with_that_cue():
+    x = _x("Appoint an adviser.", ["The government accepts this recommendation.", "We will consider the budget."],
+           "The government accepts this recommendation.")
+    assert evidence_index(x, "accepted") == (0, "The government accepts this recommendation.")
+    i, cue = evidence_index(x, "deferred")
+    assert i == 1 and cue and "consider" in cue
+
+
+def test_temperature_softens_and_keeps_the_argmax():
+    p = np.array([[0.7, 0.2, 0.05, 0.05]])
+    soft = softmax_t(p, 2.0)
+    assert soft.argmax() == 0 and soft.max() < 0.7 and abs(soft.sum() - 1) < 1e-6
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy():
+    conf = np.array([0.75] * 4)
+    assert ece(conf, np.array([1, 1, 1, 0], float)) == 0.0
+    assert ece(conf, np.array([0, 0, 0, 0], float)) == 0.75
+
+
+def test_model_card_reports_grouped_cross_validation():
+    card = json.loads((ROOT / "models" / "status.json").read_text())
+    cv = card["grouped_cv"]
+    assert set(cv["per_class"]) == set(CLASSES) and cv["n"] == card["examples"]
+    assert 0 < cv["accuracy"] <= cv["accuracy_also_ok"] <= 1
+    assert set(card["per_held_out_pair"]) >= {"covid_m1", "home_affairs", "behaviour_change", "infected_blood"}
 
 
 def test_missing_model_is_a_clear_error(tmp_path):

@@ -96,7 +96,7 @@ def test_a_printed_verdict_line_decides_its_block(fake_embedder):
     first = next(a for a in rows if "single ministerial committee" in a.recommendation_text)
     assert first.response_text == "This recommendation is accepted in full."
     assert first.response_block["verdict"]["text"] == "This recommendation is accepted in full."
-    assert first.status == "accepted"
+    assert first.status_evidence["rules"]["status"] == "accepted"
 
 
 def test_a_report_alone_lists_its_recommendations_as_unpaired_gaps(fake_embedder):
@@ -317,8 +317,8 @@ def test_numbered_answers_without_reprints_pair_by_number_and_answer_their_recom
     assert pairing["report"]["partners"] == [
         {"doc_id": "scan", "path": "scan_0001.pdf", "why": "answers 3 of its recommendation numbers"}]
     assert [a.rec_doc_id for a in rows] == ["report"] * 3
-    assert [(a.match, a.status) for a in rows] == [("explicit", "accepted"), ("explicit", "rejected"),
-                                                   ("explicit", "partial")]
+    assert [(a.match, a.status_evidence["rules"]["status"]) for a in rows] == [
+        ("explicit", "accepted"), ("explicit", "rejected"), ("explicit", "partial")]
     assert rows[1].response_text == "Not accepted."
 
 

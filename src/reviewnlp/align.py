@@ -23,7 +23,7 @@ import numpy as np
 from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
-from .status import StatusModel, load as load_status_model
+from .status import StatusClassifier, StatusInput, load as load_status_model
 from .structure import answer_block, contiguous_runs, decision_scores, is_verdict, report_copies, reprint_anchors
 from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements,
                       label_key, label_quotes, list_continuations, numbered_answers, pair_documents, prefer_answered,
@@ -475,7 +475,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
         folded.setdefault(original, []).append(ctx.segments[ctx.index_of[sid]])
     out = []
     for rec in ctx.recommendations():
-        al = _align_one(ctx, rec, reranker, status_model)
+        al = _align_one(ctx, rec, reranker)
         doc = ctx.docs.get(rec.doc_id)
         items = _items_below(doc, rec, folded.get(rec.seg_id, []))
         if items:
@@ -488,6 +488,8 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
             al = replace(al, rec_copies=tuple({"seg_id": c.seg_id, "doc_id": c.doc_id, "page": c.page, "start": c.start,
                                                "end": c.end, "label": c.label}
                                               for c in sorted(others, key=lambda c: (c.doc_id, c.start))))
+        if al.status != "gap":
+            al = decide_status(ctx, al, [rec, *items], status_model)
         if doc is not None and rec.footnotes:
             notes = doc.footnotes_in(rec.start, rec.end)
             al = replace(al, rec_sources=tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
@@ -523,7 +525,7 @@ def pairing_report(ctx: AlignContext) -> dict[str, dict]:
     return out
 
 
-def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker, status_model: StatusModel) -> Alignment:
+def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment:
     base = dict(recommendation_text=rec.text, rec_id=rec.seg_id, rec_doc_id=rec.doc_id, rec_page=rec.page,
                 rec_start=rec.start, rec_end=rec.end, body=rec.body, label=rec.label,
                 method=f"{METHOD}+{reranker.model_id}")
@@ -574,9 +576,43 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker, status_model
     return Alignment(status=status, response_text=resp.text, response_id=resp.seg_id,
                      response_doc_id=resp.doc_id, response_page=resp.page, response_start=resp.start,
                      response_end=resp.end, score=round(p, 4), confidence=round(p, 3), cue=cue, candidates=top,
-                     match=match, responses=responses, status_confidence=status_model.confidence(resp.text, status),
-                     status_method=f"{how}+{status_model.model_id}",
+                     match=match, responses=responses, status_method=how,
                      response_block=block.to_json() if block else None, status_evidence=evidence, **base)
+
+
+def answer_passages(ctx: AlignContext, al: Alignment) -> list[Segment]:
+    """The government passages the status classifier reads, in print order: every candidate passage inside
+    the answer block, or, for a retrieved answer, the best passage with its neighbours."""
+    if al.response_block:
+        b = al.response_block
+        segs = [s for s in ctx.segments if s.doc_id == b["doc_id"] and s.end > b["start"] and s.start < b["end"]]
+    else:
+        best = ctx.segments[ctx.index_of[al.response_id]]
+        segs = [best, *_context(ctx, best)]
+    return sorted({s.seg_id: s for s in segs if _is_candidate(s)}.values(), key=lambda s: s.start)
+
+
+def decide_status(ctx: AlignContext, al: Alignment, rec_segs: Sequence[Segment], model: StatusClassifier) -> Alignment:
+    """Set the row's status from the trained classifier over its whole answer (the cue rules are features).
+
+    ``status_evidence`` becomes the passage that decides, with its cue; the
+    rules' own reading is kept beside it as ``rules``.
+    """
+    passages = answer_passages(ctx, al)
+    if not passages:
+        return al
+    rv = np.mean([ctx.vectors[ctx.row_of[s.seg_id]] for s in rec_segs], axis=0)
+    pv = np.stack([ctx.vectors[ctx.row_of[s.seg_id]] for s in passages])
+    verdict = (al.response_block or {}).get("verdict") or None
+    x = StatusInput(al.recommendation_text, rv, tuple(s.text for s in passages), pv,
+                    verdict["text"] if verdict else None)
+    d = model.decide(x)
+    ev = passages[d.evidence] if d.evidence is not None else None
+    rules = {"status": al.status, "cue": al.cue, "rule": al.status_method}
+    evidence = {"text": ev.text, "doc_id": ev.doc_id, "page": ev.page, "start": ev.start, "end": ev.end,
+                "cue": d.cue, "rule": d.rule, "probabilities": d.proba, "rules": rules} if ev else al.status_evidence
+    return replace(al, status=d.status, status_confidence=d.confidence, cue=d.cue or al.cue,
+                   status_method=f"{d.rule}+{model.model_id}", status_evidence=evidence)
 
 
 def _best_run(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> list[int]:

@@ -16,7 +16,7 @@ from . import __version__
 from .align import METHOD as ALIGN_METHOD, align
 from .modelstore import model_id as shipped_model_id
 from .rerank import MODEL_NAME as RERANKER
-from .status import MODEL_NAME as STATUS_MODEL
+from .status import MODEL_NAME as STATUS_MODEL, model_dir as status_model_dir
 from .batch import Cache, digest, extract_settings, run_units, segment_or_fail, source_hash
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
@@ -247,7 +247,7 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     keys = {"outputs": corpus_key, "vectors": digest([corpus_key, embedder.model_id])}
     keys["index"] = digest([keys["vectors"], source_hash(["index.py", "lexical.py"])])
     # Everything alignment and its exports read besides the vectors: code and both trained models.
-    models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL)}
+    models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL, status_model_dir())}
     keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD,
                             source_hash(["align.py", "pairing.py", "structure.py", "rerank.py", "status.py", "export.py",
                                          "report.py"])])

@@ -1,127 +1,361 @@
-"""The stance classifier: a government passage -> accepted / partial / deferred / rejected / none, with a probability.
+"""Status stage: (recommendation, answer block, printed verdict) -> accepted / partial / deferred / rejected.
 
-The explicit cue rules (:mod:`reviewnlp.cues`) decide the label: on the
-hand-labelled passages they beat this model as a decider (77% against 74%,
-cross-validated; see ``models/status.json``).  The model supplies the
-confidence: its probability of the rules' label, mapped by Platt scaling
-fitted on out-of-fold predictions to how often that label is right.  It is a
-logistic regression over word n-grams plus the rules' own evidence, trained by
-``scripts/train_status.py`` on ``data/labelled_stances.jsonl`` and the stance
-labels of ``data/labelled_segments.jsonl``; the dev-gold briefing is left out.
+A trained classifier reads the whole answer, not one sentence.  Its features
+(:func:`status_features`) are the cue rules' readings of every passage
+(features, never overrides), the printed verdict's class, the modality and
+tense of the government's sentences, how many of the recommendation's asks a
+committing sentence names, and MiniLM embeddings of both texts.  It is trained
+by ``scripts/train_status.py`` on ``data/status_examples.jsonl`` (hand-labelled
+pairs; see ``data/README.md``) with cross-validation grouped by document pair,
+which also chooses the feature families the shipped model uses; its confidence
+is temperature-scaled on the held-out predictions.
 """
 from __future__ import annotations
 
+import math
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
-from .cues import stance_of
+from .cues import money_amounts, quantities, stance_of
 from .modelstore import MODEL_DIR, load_blob, save_blob
+from .structure import DONE_RE, FUTURE_RE, WARM_RE, decision_scores, is_verdict
 
 MODEL_NAME = "status"
-CLASSES = ("accepted", "partial", "deferred", "rejected", "none")
-STATUSES = CLASSES[:4]
-VERDICT_RE = re.compile(r"(?i)\b(?:this|the|these|that) recommendations? (?:is|are|was|were|has been|have been)\s+"
-                        r"(?:(?:fully|partly|partially|not)\s+)?(?:accepted|rejected|agreed|noted|implemented)\b"
-                        r"(?!\s+or\b)"
-                        r"|\b(?:the )?government (?:accepts|agrees|rejects|does not accept|does not agree|notes)\b")
+CLASSES = ("accepted", "partial", "deferred", "rejected")
 
-
-def features(text: str) -> str:
-    """The passage's words plus pseudo-tokens for the cue rules' reading of it."""
-    st = stance_of(text)
-    tags = [f"__cue_{st.label if st else 'none'}"]
-    if VERDICT_RE.search(text):
-        tags.append("__verdict")
-    if re.search(r"(?i)\bin principle\b", text):
-        tags.append("__in_principle")
-    if re.search(r"(?i)\b(?:we|the government|ministers?|department)\b", text):
-        tags.append("__gov_actor")
-    if re.search(r"(?i)\b(?:will|shall|are going to)\b", text):
-        tags.append("__future")
-    if re.search(r"(?i)\b(?:has|have) (?:already )?(?:been )?\w+ed\b", text):
-        tags.append("__done")
-    return " ".join(tags) + " " + text
-
-
-def new_model():
-    """Unfitted: TF-IDF word 1-2 grams into a multinomial logistic regression, calibrated."""
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    base = LogisticRegression(C=4.0, class_weight="balanced", max_iter=3000, random_state=0)
-    return make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w[\w']*\b"),
-                         CalibratedClassifierCV(base, method="sigmoid", cv=3))
+# The printed verdict's own words, checked in this order ("not accepted" before "accepted").
+VERDICT_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("not", re.compile(r"(?i)\b(?:not accepted|rejects?|rejected|does not accept|not agreed|do not accept|declines?)\b")),
+    ("part", re.compile(r"(?i)\b(?:in part|partly|partially)\b")),
+    ("principle", re.compile(r"(?i)\bin principle\b")),
+    ("noted", re.compile(r"(?i)\bnoted?\b")),
+    ("full", re.compile(r"(?i)\b(?:accept(?:s|ed)?|agree(?:s|d)?|implemented)\b")),
+)
+VERDICT_NAMES = ("full", "principle", "part", "not", "noted")
+HEDGE_RE = re.compile(r"(?i)\b(?:could|may|might|would|where (?:possible|appropriate)|if (?:appropriate|necessary))\b")
+NEG_RE = re.compile(r"(?i)\b(?:not|no plans?|never|cannot|won[’']t|neither)\b")
+CONSIDER_RE = re.compile(r"(?i)\b(?:consider\w*|explor\w+|consult\w*|review\w*|assess\w*|scop\w+|look(?:ing)? (?:at|into)"
+                         r"|in due course|keep \w* ?under review|examin\w+|evaluat\w+|options?)\b")
+ALREADY_RE = re.compile(r"(?i)\b(?:already|existing|currently|continues? to|continue to|remains?|in place)\b")
+PRINCIPLE_RE = re.compile(r"(?i)\bin principle\b")
+PILOT_RE = re.compile(r"(?i)\b(?:pilot\w*|pathfinder\w*|trial\w*|test(?:s|ed|ing)?|early adopters?|phased?|first phase)\b")
+TIMETABLE_RE = re.compile(r"(?i)\b(?:by|in|from|before|later (?:this|next)|early|end of|summer|spring|autumn|winter)"
+                          r"\s+(?:20\d\d|this year|next year|the year)\b|\bwhen parliamentary time allows\b")
+ELSEWHERE_RE = re.compile(r"(?i)\b(?:not (?:for|a matter for) (?:the )?(?:uk )?government|matter for the|devolved"
+                          r"|for the (?:scottish|welsh) government|northern ireland executive|independent of government)\b")
+ASK_SPLIT_RE = re.compile(r"(?:(?<=[.;:])\s+|\s+(?=\(?(?:[a-h]|i{1,3}|iv|vi{0,3}|ix|x)\)\s)|\s*[•●▪◦]\s*|\n+)")
+STOP = frozenset("""a about after all also an and any are as at be been being both but by can could do does each for
+from had has have how if in into is it its may more most must need needs no not of on or other ought our should so
+some such than that the their them then there these they this those through to under up was we were what when
+where which while who will with would government recommend recommends recommended recommendation ensure""".split())
 
 
 @dataclass(frozen=True)
-class StatusModel:
-    """A fitted stance model, the Platt map from its probability to correctness, and its id."""
+class StatusInput:
+    """What the classifier reads: the recommendation, its vector, the answer's passages in print order and
+    their vectors, and the printed verdict line (None when the answer prints none)."""
+
+    rec_text: str
+    rec_vec: np.ndarray
+    passages: tuple[str, ...]
+    vecs: np.ndarray
+    verdict: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusDecision:
+    """A status with its calibrated confidence, class probabilities, and the passage that decides it."""
+
+    status: str
+    confidence: float
+    proba: dict[str, float] = field(default_factory=dict)
+    evidence: int | None = None
+    cue: str | None = None
+    rule: str = "model"
+
+
+def verdict_class(text: str | None) -> str | None:
+    """The class of a printed verdict line: full, principle, part, not or noted (None without one)."""
+    if not text:
+        return None
+    for name, rx in VERDICT_CLASSES:
+        if rx.search(text):
+            return name
+    return None
+
+
+def content(text: str) -> set[str]:
+    """Content words, crudely stemmed so "publishes" meets "publish"."""
+    words = re.findall(r"[a-z][a-z'’-]+", text.lower())
+    return {re.sub(r"(?:ing|ed|es|s)$", "", w) for w in words if w not in STOP and len(w) > 3}
+
+
+def asks(rec_text: str) -> list[str]:
+    """The recommendation split into its asks: sentences, list items and lettered parts with content."""
+    parts = [p.strip() for p in ASK_SPLIT_RE.split(rec_text) if p and p.strip()]
+    out = [p for p in parts if len(content(p)) >= 3]
+    return out or [rec_text]
+
+
+def _committing(text: str) -> bool:
+    st = stance_of(text)
+    if st and st.label in ("deferred", "rejected"):
+        return False
+    return bool(FUTURE_RE.search(text) or DONE_RE.search(text) or (st and st.label in ("accepted", "partial")))
+
+
+def _frac(rx: re.Pattern[str], texts: Sequence[str]) -> float:
+    return sum(bool(rx.search(t)) for t in texts) / max(len(texts), 1)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = float(np.linalg.norm(v))
+    return v / n if n else v
+
+
+def deciding_index(x: StatusInput) -> int | None:
+    """The passage the decision-score rules would cite (see :func:`reviewnlp.structure.decision_scores`)."""
+    if not x.passages:
+        return None
+    rc = content(x.rec_text)
+    lex = np.array([len(rc & content(p)) / max(len(rc), 1) for p in x.passages], dtype=np.float32)
+    dense = x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(len(x.passages), np.float32)
+    return int(np.argmax(decision_scores(list(x.passages), lex, dense)))
+
+
+HAND_FEATURES = (
+    [f"verdict_{v}" for v in (*VERDICT_NAMES, "none")]
+    + [f"cue_frac_{c}" for c in CLASSES] + [f"cue_first_{c}" for c in (*CLASSES, "none")]
+    + [f"cue_dec_{c}" for c in (*CLASSES, "none")]
+    + ["future", "done", "hedge", "negation", "consider", "already", "principle", "pilot", "timetable", "warm",
+       "elsewhere", "warm_opening"]
+    + ["ask_cov_mean", "ask_cov_min", "ask_covered", "n_asks", "cov_any"]
+    + ["cos_max", "cos_mean", "cos_dec", "cos_block"]
+    + ["n_passages", "n_words", "money_less", "count_less"])
+
+
+def hand_features(x: StatusInput) -> np.ndarray:
+    """The named features of :data:`HAND_FEATURES` for one (recommendation, answer) pair."""
+    ps = [p for p in x.passages if p.strip()]
+    verdict = x.verdict or next((p for p in ps if is_verdict(p)), None)
+    vc = verdict_class(verdict) or "none"
+    body = [p for p in ps if p != verdict] or ps
+    stances = [stance_of(p) for p in body]
+    labels = [s.label if s else "none" for s in stances]
+    f: dict[str, float] = {f"verdict_{v}": float(vc == v) for v in (*VERDICT_NAMES, "none")}
+    for c in CLASSES:
+        f[f"cue_frac_{c}"] = labels.count(c) / max(len(labels), 1)
+    first = labels[0] if labels else "none"
+    for c in (*CLASSES, "none"):
+        f[f"cue_first_{c}"] = float(first == c)
+    d = deciding_index(x)
+    dec = stance_of(x.passages[d]) if d is not None else None
+    for c in (*CLASSES, "none"):
+        f[f"cue_dec_{c}"] = float((dec.label if dec else "none") == c)
+    for name, rx in (("future", FUTURE_RE), ("done", DONE_RE), ("hedge", HEDGE_RE), ("negation", NEG_RE),
+                     ("consider", CONSIDER_RE), ("already", ALREADY_RE), ("principle", PRINCIPLE_RE),
+                     ("pilot", PILOT_RE), ("timetable", TIMETABLE_RE), ("warm", WARM_RE), ("elsewhere", ELSEWHERE_RE)):
+        f[name] = _frac(rx, body)
+    opening = body[0] if body else ""
+    f["warm_opening"] = float(bool(WARM_RE.search(opening)) and not FUTURE_RE.search(opening))
+    committing = [content(p) for p in body if _committing(p)]
+    every = [content(p) for p in body]
+    covs = []
+    for a in asks(x.rec_text):
+        ac = content(a)
+        covs.append(max((len(ac & c) / max(len(ac), 1) for c in committing), default=0.0))
+    f["ask_cov_mean"] = float(np.mean(covs)) if covs else 0.0
+    f["ask_cov_min"] = float(np.min(covs)) if covs else 0.0
+    f["ask_covered"] = float(np.mean([c >= 0.25 for c in covs])) if covs else 0.0
+    f["n_asks"] = math.log1p(len(covs))
+    rc = content(x.rec_text)
+    f["cov_any"] = len(rc & set().union(*every)) / max(len(rc), 1) if every else 0.0
+    sims = x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(1, np.float32)
+    f["cos_max"], f["cos_mean"] = float(sims.max()), float(sims.mean())
+    f["cos_dec"] = float(sims[d]) if d is not None and len(x.vecs) else 0.0
+    f["cos_block"] = float(_unit(x.vecs.mean(axis=0)) @ _unit(x.rec_vec)) if len(x.vecs) else 0.0
+    f["n_passages"] = math.log1p(len(body))
+    f["n_words"] = math.log1p(sum(len(p.split()) for p in body))
+    asked, given = money_amounts(x.rec_text), [m for p in body for m in money_amounts(p)]
+    f["money_less"] = float(bool(asked and given and max(given) < 0.5 * max(asked)))
+    want = quantities(x.rec_text)
+    f["count_less"] = float(any(u in want and n < want[u] for p in body for u, n in quantities(p).items()))
+    return np.array([f[k] for k in HAND_FEATURES], dtype=np.float32)
+
+
+NGRAM_DIM = 2 ** 12
+EMB_DIM = 384
+PASSAGE_CLASSES = (*CLASSES, "none")
+STANCE_DIM = 3 * len(PASSAGE_CLASSES)
+
+
+def new_passage_model():
+    """Unfitted: a passage's MiniLM vector -> accepted / partial / deferred / rejected / none."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=1.0, class_weight="balanced", max_iter=5000, random_state=0)
+
+
+def stance_features(passage_model, x: StatusInput) -> np.ndarray:
+    """What a passage-level stance model, reading MiniLM vectors, says of the block: each class's mean and
+    maximum probability over the passages, and its probability averaged with weights that favour the
+    passages closest to the recommendation."""
+    if passage_model is None or not len(x.vecs):
+        return np.zeros(STANCE_DIM, np.float32)
+    p = passage_model.predict_proba(x.vecs)
+    order = [list(passage_model.classes_).index(c) if c in passage_model.classes_ else None for c in PASSAGE_CLASSES]
+    p = np.stack([p[:, i] if i is not None else np.zeros(len(x.vecs)) for i in order], axis=1)
+    sims = x.vecs @ _unit(x.rec_vec)
+    w = np.exp(8.0 * (sims - sims.max()))
+    w = w / w.sum()
+    return np.concatenate([p.mean(axis=0), p.max(axis=0), w @ p]).astype(np.float32)
+
+
+def ngram_features(x: StatusInput) -> np.ndarray:
+    """Hashed word 1-3 grams of the government's passages (the verdict's words prefixed apart), L2-normalised.
+
+    Hashing needs no fitted vocabulary, so the row is the same wherever it is computed.
+    """
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    verdict = x.verdict or next((p for p in x.passages if is_verdict(p)), "")
+    body = " ".join(p for p in x.passages if p != verdict)
+    vz = HashingVectorizer(n_features=NGRAM_DIM, ngram_range=(1, 3), alternate_sign=False, norm="l2",
+                           token_pattern=r"(?u)\b\w[\w']*\b")
+    words = body + " " + " ".join(f"verdict_{w}" for w in re.findall(r"\w+", verdict.lower()))
+    return vz.transform([words]).toarray()[0].astype(np.float32)
+
+
+def column_blocks() -> dict[str, slice]:
+    """Where each feature family sits in a full row (``stance`` is appended by the fitted model)."""
+    h = len(HAND_FEATURES)
+    e = h + 2 * EMB_DIM
+    return {"hand": slice(0, h), "emb": slice(h, e), "ngram": slice(e, e + NGRAM_DIM),
+            "stance": slice(e + NGRAM_DIM, e + NGRAM_DIM + STANCE_DIM)}
+
+
+def select(rows: np.ndarray, families: Sequence[str]) -> np.ndarray:
+    """The columns of the named feature families (hand, emb, ngram, stance), in that order."""
+    blocks = column_blocks()
+    return np.concatenate([rows[:, blocks[f]] for f in families], axis=1)
+
+
+def status_features(x: StatusInput) -> np.ndarray:
+    """The classifier's input row: hand features, the recommendation's and the block's unit vectors, n-grams."""
+    block = _unit(x.vecs.mean(axis=0)) if len(x.vecs) else np.zeros_like(x.rec_vec)
+    return np.concatenate([hand_features(x), _unit(x.rec_vec), block, ngram_features(x)]).astype(np.float32)
+
+
+def evidence_index(x: StatusInput, status: str) -> tuple[int | None, str | None]:
+    """The passage that decides ``status`` and its cue: the printed verdict when it says the same,
+    else the highest-scoring passage whose cue reads as ``status``, else the decision-score pick."""
+    if not x.passages:
+        return None, None
+    vc = verdict_class(x.verdict) if x.verdict else None
+    same = {"accepted": ("full",), "partial": ("principle", "part"), "rejected": ("not",), "deferred": ("noted",)}
+    for i, p in enumerate(x.passages):
+        if is_verdict(p) and (verdict_class(p) or vc) in same[status]:
+            return i, p.strip()
+    d = deciding_index(x)
+    scores = decision_scores(list(x.passages), np.zeros(len(x.passages), np.float32),
+                             x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(len(x.passages), np.float32))
+    hits = [(float(scores[i]), i, st.cue) for i, p in enumerate(x.passages)
+            if (st := stance_of(p)) and st.label == status]
+    if hits:
+        _, i, cue = max(hits)
+        return i, cue
+    st = stance_of(x.passages[d]) if d is not None else None
+    return d, st.cue if st else None
+
+
+def new_model(c: float = 0.5, kind: str = "lr"):
+    """Unfitted: standardised features into a multinomial logistic regression with balanced classes
+    (``kind="lr"``), or shallow gradient-boosted trees (``kind="gbt"``, ``c`` its learning rate)."""
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if kind == "gbt":
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        return make_pipeline(StandardScaler(), HistGradientBoostingClassifier(
+            learning_rate=c, max_depth=3, max_iter=150, min_samples_leaf=15, l2_regularization=1.0,
+            class_weight="balanced", random_state=0))
+    from sklearn.linear_model import LogisticRegression
+
+    return make_pipeline(StandardScaler(), LogisticRegression(C=c, class_weight="balanced", max_iter=5000,
+                                                              random_state=0))
+
+
+def softmax_t(p: np.ndarray, t: float) -> np.ndarray:
+    """Temperature-scale rows of probabilities (t > 1 softens, t < 1 sharpens)."""
+    z = np.log(np.clip(p, 1e-9, 1.0)) / t
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class StatusClassifier:
+    """A fitted status classifier, its temperature (fitted on grouped held-out predictions), its id, the
+    feature families it reads and, when it reads ``stance``, the passage stance model."""
 
     model: object
-    platt: tuple[float, float]
+    temperature: float
     model_id: str
+    families: tuple[str, ...] = ("hand",)
+    passage_model: object = None
 
-    def proba(self, text: str) -> dict[str, float]:
-        """Probability of each class for one passage."""
-        p = self.model.predict_proba([features(text)])[0]  # type: ignore[attr-defined]
-        classes = list(self.model.classes_)  # type: ignore[attr-defined]
-        return {c: float(p[classes.index(c)]) if c in classes else 0.0 for c in CLASSES}
+    def row(self, x: StatusInput) -> np.ndarray:
+        """The full feature row for one answer, the passage stance model's reading included."""
+        return np.concatenate([status_features(x), stance_features(self.passage_model, x)])
 
-    def confidence(self, text: str, label: str) -> float:
-        """Calibrated probability that ``label`` is the right status for the passage."""
-        p = self.proba(text)
-        share = p[label] / (sum(p[s] for s in STATUSES) or 1.0)
-        return platt(share, self.platt)
+    def proba(self, rows: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities, columns in :data:`CLASSES` order."""
+        rows = select(rows, self.families)
+        p = self.model.predict_proba(rows)  # type: ignore[attr-defined]
+        order = [list(self.model.classes_).index(c) for c in CLASSES]  # type: ignore[attr-defined]
+        return softmax_t(p[:, order], self.temperature)
 
-
-def platt(p: float, ab: tuple[float, float]) -> float:
-    """Map a model probability through a fitted logistic curve (a * logit(p) + b)."""
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    z = ab[0] * np.log(p / (1 - p)) + ab[1]
-    return round(float(1 / (1 + np.exp(-z))), 3)
-
-
-def decide(text: str, model: StatusModel | None = None) -> tuple[str, str | None, float, str]:
-    """Stance of a government passage: (label, cue, confidence, method).
-
-    An explicit cue decides the label; a passage that answers without any cue
-    phrase reads as an acceptance ("default").  The confidence is calibrated.
-    """
-    model = model or load()
-    st = stance_of(text)
-    label, cue, method = (st.label, st.cue, "cue") if st else ("accepted", None, "default")
-    return label, cue, model.confidence(text, label), method
+    def decide(self, x: StatusInput) -> StatusDecision:
+        """Status of one answer, its calibrated confidence and the passage that decides it."""
+        p = self.proba(self.row(x)[None, :])[0]
+        k = int(np.argmax(p))
+        idx, cue = evidence_index(x, CLASSES[k])
+        return StatusDecision(CLASSES[k], round(float(p[k]), 3), {c: round(float(v), 4) for c, v in zip(CLASSES, p)},
+                              idx, cue)
 
 
 def save(blob: dict, card: dict, model_dir: Path = MODEL_DIR) -> str:
-    """Write ``status.joblib`` ({"model": fitted pipeline, "platt": (a, b)}) and its card; return the model id."""
+    """Write ``status.joblib`` ({"model", "temperature", "families", "passage_model"}) and its card; return the id."""
     return save_blob(MODEL_NAME, blob, card, model_dir)
 
 
-@lru_cache(maxsize=2)
-def load(model_dir: Path = MODEL_DIR) -> StatusModel:
-    """Load the shipped stance model."""
-    blob, model_id = load_blob(MODEL_NAME, "scripts/train_status.py", model_dir)
-    return StatusModel(blob["model"], tuple(blob["platt"]), model_id)
+def model_dir() -> Path:
+    """Where the status classifier is read from: ``$REVIEWNLP_STATUS_MODEL_DIR`` (held-out evaluation models)
+    or the shipped ``models/``."""
+    return Path(os.environ.get("REVIEWNLP_STATUS_MODEL_DIR") or MODEL_DIR)
 
 
-def class_report(y_true, y_pred) -> dict:
-    """Accuracy and per-class precision/recall (rounded) for the model card."""
-    from sklearn.metrics import classification_report
+@lru_cache(maxsize=4)
+def load(directory: Path | None = None) -> StatusClassifier:
+    """Load the status classifier (the shipped one unless ``directory`` or the environment names another)."""
+    blob, model_id = load_blob(MODEL_NAME, "scripts/train_status.py", directory or model_dir())
+    return StatusClassifier(blob["model"], float(blob["temperature"]), model_id, tuple(blob["families"]),
+                            blob.get("passage_model"))
 
-    rep = classification_report(y_true, y_pred, labels=list(CLASSES), output_dict=True, zero_division=0)
-    return {k: ({m: round(v, 3) for m, v in d.items()} if isinstance(d, dict) else round(d, 3))
-            for k, d in rep.items()}
 
-
-def probabilities(model, texts) -> np.ndarray:
-    """Class probabilities (columns in CLASSES order) for many passages."""
-    p = model.predict_proba([features(t) for t in texts])
-    classes = list(model.classes_)
-    return np.stack([p[:, classes.index(c)] if c in classes else np.zeros(len(texts)) for c in CLASSES], axis=1)
+def ece(conf: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the predicted label's probability (equal-width bins)."""
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            total += m.mean() * abs(float(conf[m].mean()) - float(correct[m].mean()))
+    return round(total, 4)
