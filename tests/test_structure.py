@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from reviewnlp.align import CONTENTS_LINE_RE, align
+from reviewnlp.align import align
+from reviewnlp.structure import CONTENTS_LINE_RE
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.segment import segment_document
 from reviewnlp.structure import contiguous_runs, decision_scores, decisiveness, is_verdict
@@ -253,7 +254,7 @@ def test_home_affairs_pair_end_to_end(tmp_path, real_embedder):
     ("The government agrees.", False),
 ])
 def test_list_fragments_of_a_reprint_are_not_answers(text, cut):
-    from reviewnlp.align import _fragment
+    from reviewnlp.structure import is_fragment as _fragment
 
     assert _fragment(text) is cut
 
@@ -332,7 +333,7 @@ def test_bundled_pairs_keep_one_row_per_recommendation_and_answer_from_blocks(tm
     """The failure classes on the real documents: contents entries, a list item's later sentences, the
     response's reprints and contents made rows; the warm opening chosen over the sentence that decides."""
     from conftest import CORPUS
-    from reviewnlp.align import CONTENTS_LINE_RE, CONTENTS_RE
+    from reviewnlp.structure import CONTENTS_LINE_RE, CONTENTS_RE
     from reviewnlp.pipeline import run
     from reviewnlp.records import Alignment, read_jsonl
 

@@ -6,9 +6,11 @@ for the pairing and folding).  Otherwise every passage of the partner
 documents is a candidate, scored by the trained reranker
 (:mod:`reviewnlp.rerank`) on pair features computed over arrays; below its
 calibrated threshold the recommendation is a gap.  A response may not predate
-the recommendation when both dates are known.  The status comes from the
-answer's stance cue (:mod:`reviewnlp.cues`), qualified by the other answering
-passages, money and counts; :mod:`reviewnlp.status` gives its confidence.
+the recommendation when both dates are known.  The cue rules read the
+deciding passage's stance (:mod:`reviewnlp.cues`), qualified by the other
+answering passages, money and counts; :mod:`reviewnlp.status`'s trained
+classifier then decides the status over the whole answer, with the rules'
+reading among its features.
 """
 from __future__ import annotations
 
@@ -24,11 +26,11 @@ from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusClassifier, StatusInput, load as load_status_model
-from .structure import answer_block, contiguous_runs, decision_scores, is_verdict, report_copies, reprint_anchors
+from .structure import (answer_block, contiguous_runs, decision_scores, is_contents, is_fragment, is_verdict, items_below, report_copies, reprint_anchors)
 from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements,
                       label_key, label_quotes, list_continuations, numbered_answers, pair_documents, prefer_answered,
                       restated_copies,
-                      responds_to, segment_dates, titled_response, unpaired)
+                      pairing_report, responds_to, segment_dates, titled_response, unpaired)
 
 METHOD = "structure+rerank-v3"
 # Government statements: what document pairing compares recommendations with.
@@ -38,10 +40,6 @@ TOP_K = 5
 MAX_RESPONSES = 5
 # More numbers than this in a row, with no passage between, are a list or contents page, not one grouped answer.
 MAX_GROUP = 6
-CONTENTS_RE = re.compile(r"(?:\.\s?){6,}|…{3,}")
-# A contents entry without leaders: a title and its page or page range, no sentence punctuation
-# ("Preventing future harm to patients: achieving a safety culture 41-42").
-CONTENTS_LINE_RE = re.compile(r"^[^.!?;]{3,160}?\s\d{1,3}(?:\s?[-–]\s?\d{1,3})?$")
 # Segments apart before an answer block counts as a new run (see _best_run).
 RUN_GAP = 6
 # Retrieval before reranking: candidates kept per recommendation, and the first-stage mix.
@@ -112,7 +110,7 @@ def _answer_labels(segs: Sequence[Segment]) -> dict[str, frozenset[str]]:
     Responses printed under "Recommendation 7" answer recommendation 7.
     """
     def heading(s: Segment) -> tuple[bool, str | None]:
-        key = None if _is_contents(s) else label_key(s.label)
+        key = None if is_contents(s) else label_key(s.label)
         return bool(key), key
 
     return _printed_under(segs, heading)
@@ -179,7 +177,7 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
     def heading(s: Segment) -> tuple[bool, str | None]:
         if s.seg_id in anchors:
             return True, anchors[s.seg_id]
-        if s.kind != "recommendation" or _is_contents(s):
+        if s.kind != "recommendation" or is_contents(s):
             return False, None
         original = quotes.get(s.seg_id)
         if original and original.rsplit(":", 1)[0] == s.doc_id:
@@ -195,11 +193,6 @@ def explicit_answers(segments: Sequence[Segment], quotes: dict[str, str],
             for original in under.get(s.seg_id, ()):
                 blocks.setdefault(original, set()).add(s.seg_id)
     return blocks
-
-
-def _is_contents(s: Segment) -> bool:
-    """A contents-page entry ("Recommendation 3: Risk assessment ........ 16"): a pointer, not a recommendation."""
-    return bool(CONTENTS_RE.search(s.text) or CONTENTS_LINE_RE.match(s.text.strip()))
 
 
 def _is_candidate(s: Segment) -> bool:
@@ -272,7 +265,7 @@ class AlignContext:
         recommendations to answer them: what it prints is an anchor, never a row.
         """
         return [s for s in self.segments if s.kind == "recommendation" and s.seg_id not in self.quotes
-                and not _is_contents(s) and s.doc_id not in self.responders and not self._leads_in(s)]
+                and not is_contents(s) and s.doc_id not in self.responders and not self._leads_in(s)]
 
     def _leads_in(self, s: Segment) -> bool:
         """An unnumbered lead-in ("Accordingly, I recommend that:") whose list items below are the recommendations.
@@ -308,7 +301,7 @@ def prepare(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.n
         by_doc = {}
         for s in segments:
             by_doc.setdefault(s.doc_id, []).append(s)
-    recs = [s for s in segments if s.kind == "recommendation" and not _is_contents(s)]
+    recs = [s for s in segments if s.kind == "recommendation" and not is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, partners, {d.doc_id: d.date for d in docs})
     # Who answers a report by structure: a partner that reprints its recommendations, answers under its numbers,
     # or is titled as its (later) response.  A briefing that reports recommendations and answers both is none.
@@ -469,7 +462,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     status_model = load_status_model()
     ctx = prepare(docs, segments, vectors, row_of)
     if pairing is not None:
-        pairing.update(pairing_report(ctx))
+        pairing.update(pairing_report(ctx.pairing, ctx.docs, ctx.partners))
     folded: dict[str, list[Segment]] = {}
     for sid, original in ctx.quotes.items():
         folded.setdefault(original, []).append(ctx.segments[ctx.index_of[sid]])
@@ -477,7 +470,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
     for rec in ctx.recommendations():
         al = _align_one(ctx, rec, reranker)
         doc = ctx.docs.get(rec.doc_id)
-        items = _items_below(doc, rec, folded.get(rec.seg_id, []))
+        items = items_below(doc, rec, folded.get(rec.seg_id, []))
         if items:
             # A numbered lead-in and the list items that finish it are one recommendation, printed as one span.
             end = items[-1].end
@@ -495,33 +488,6 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
             al = replace(al, rec_sources=tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
                                                 "text": f.text} for f in notes))
         out.append(al)
-    return out
-
-
-ITEM_GAP_RE = re.compile(r"[\s•●▪■◦‣∙·\-–—*]*")
-
-
-def _items_below(doc: Document | None, rec: Segment, folded: Sequence[Segment]) -> list[Segment]:
-    """The folded copies that directly follow ``rec`` as its list items (only white space or bullets between)."""
-    if doc is None:
-        return []
-    out, end = [], rec.end
-    for c in sorted((c for c in folded if c.doc_id == rec.doc_id and c.start >= rec.end), key=lambda c: c.start):
-        if not ITEM_GAP_RE.fullmatch(doc.text[end:c.start]):
-            break
-        out.append(c)
-        end = c.end
-    return out
-
-
-def pairing_report(ctx: AlignContext) -> dict[str, dict]:
-    """Which documents answer each document's recommendations, and why, keyed by document id."""
-    out = {}
-    for d, why in sorted(ctx.pairing.items()):
-        doc = ctx.docs.get(d)
-        out[d] = {"path": doc.path if doc else None, "partners": [
-            {"doc_id": j, "path": ctx.docs[j].path if j in ctx.docs else None, "why": w} for j, w in why.items()],
-            "unpaired": unpaired(doc, ctx.partners.get(d, []))}
     return out
 
 
@@ -553,7 +519,7 @@ def _align_one(ctx: AlignContext, rec: Segment, reranker: Reranker) -> Alignment
         # The answer under a reprint: its block, and in it the sentence that decides, not the warm opening.
         run = _best_run(ctx, c, keep)
         block = answer_block(ctx.docs[ctx.cands[c.sel[run[0]]].doc_id], [ctx.cands[c.sel[i]] for i in run])
-        whole = [i for i in run if not _fragment(ctx.cands[c.sel[i]].text)] or run
+        whole = [i for i in run if not is_fragment(ctx.cands[c.sel[i]].text)] or run
         scores = decision_scores([ctx.cands[c.sel[i]].text for i in whole], c.lexical[whole], c.dense[whole])
         first = whole[int(np.argmax(scores))]
         ranked = [whole[j] for j in np.argsort(-scores, kind="stable")]
@@ -632,13 +598,6 @@ def _best_run(ctx: AlignContext, c: Candidates, keep: np.ndarray) -> list[int]:
 
     best = max(runs, key=lambda r: (verdict(r), len(r), -r[0]))
     return [by_pos[p] for p in best]
-
-
-def _fragment(text: str) -> bool:
-    """A clause cut from a list: it starts in lower case (after any item marker, "F. include ...") or ends
-    with ";", ",", "and" or "or"."""
-    t = re.sub(r"^\(?[A-Za-z0-9]{1,3}[.)]\s+", "", text.strip())
-    return bool(t) and (t[0].islower() or bool(re.search(r"(?:[;,:]|\b(?:and|or))$", t)))
 
 
 def _context(ctx: AlignContext, seg: Segment) -> list[Segment]:

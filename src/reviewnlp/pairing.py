@@ -553,3 +553,15 @@ def prefer_answered(quotes: dict[str, str], answered: set[str], doc_of: dict[str
         out[original] = new
         del out[new]
     return out
+
+
+def pairing_report(pairing: dict[str, dict[str, str]], docs: dict[str, Document],
+                   partners: dict[str, list[str]]) -> dict[str, dict]:
+    """Which documents answer each document's recommendations, and why, keyed by document id."""
+    out = {}
+    for d, why in sorted(pairing.items()):
+        doc = docs.get(d)
+        out[d] = {"path": doc.path if doc else None, "partners": [
+            {"doc_id": j, "path": docs[j].path if j in docs else None, "why": w} for j, w in why.items()],
+            "unpaired": unpaired(doc, partners.get(d, []))}
+    return out

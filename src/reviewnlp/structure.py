@@ -154,3 +154,37 @@ def reprint_anchors(copies: dict[str, Segment], recs: Sequence[Segment]) -> dict
         spans.setdefault(r.doc_id, []).append((r.start, r.end, r.seg_id))
     return {sid: next((rec for a, b, rec in spans.get(src.doc_id, ()) if a <= src.start < b), None)
             for sid, src in copies.items()}
+
+
+CONTENTS_RE = re.compile(r"(?:\.\s?){6,}|…{3,}")
+# A contents entry without leaders: a title and its page or page range, no sentence punctuation
+# ("Preventing future harm to patients: achieving a safety culture 41-42").
+CONTENTS_LINE_RE = re.compile(r"^[^.!?;]{3,160}?\s\d{1,3}(?:\s?[-–]\s?\d{1,3})?$")
+
+
+def is_contents(s: Segment) -> bool:
+    """A contents-page entry ("Recommendation 3: Risk assessment ........ 16"): a pointer, not a recommendation."""
+    return bool(CONTENTS_RE.search(s.text) or CONTENTS_LINE_RE.match(s.text.strip()))
+
+
+ITEM_GAP_RE = re.compile(r"[\s•●▪■◦‣∙·\-–—*]*")
+
+
+def items_below(doc: Document | None, rec: Segment, folded: Sequence[Segment]) -> list[Segment]:
+    """The folded copies that directly follow ``rec`` as its list items (only white space or bullets between)."""
+    if doc is None:
+        return []
+    out, end = [], rec.end
+    for c in sorted((c for c in folded if c.doc_id == rec.doc_id and c.start >= rec.end), key=lambda c: c.start):
+        if not ITEM_GAP_RE.fullmatch(doc.text[end:c.start]):
+            break
+        out.append(c)
+        end = c.end
+    return out
+
+
+def is_fragment(text: str) -> bool:
+    """A clause cut from a list: it starts in lower case (after any item marker, "F. include ...") or ends
+    with ";", ",", "and" or "or"."""
+    t = re.sub(r"^\(?[A-Za-z0-9]{1,3}[.)]\s+", "", text.strip())
+    return bool(t) and (t[0].islower() or bool(re.search(r"(?:[;,:]|\b(?:and|or))$", t)))
