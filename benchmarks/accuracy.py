@@ -35,10 +35,12 @@ def jobs(shared: Path) -> list[tuple[str, list[Path], Path]]:
 
 
 def held_out_model(name: str, out_root: Path) -> Path:
-    """A status classifier fitted without this pair's labelled examples (scripts/train_status.py --leave-out)."""
+    """A status classifier of the shipped configuration fitted without this pair's labelled examples
+    (scripts/train_status.py --leave-out)."""
     d = out_root / f"status-without-{name}"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "train_status.py"), "--leave-out", name, "--model-dir", str(d),
-                    "--quiet"], check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    config = json.loads((ROOT / "models" / "status.json").read_text(encoding="utf-8"))["config"]
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "train_status.py"), "--leave-out", name, "--config", config,
+                    "--model-dir", str(d), "--quiet"], check=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     return d
 
 

@@ -1,12 +1,12 @@
 """Rebuild models/status.joblib (the status classifier) from data/status_examples.jsonl.
 
-usage: python scripts/train_status.py [--leave-out GROUP ...] [--model-dir DIR] [--quiet]
+usage: python scripts/train_status.py [--leave-out GROUP ...] [--config NAME] [--model-dir DIR] [--quiet]
 
 Every hand-labelled (recommendation, answer block, verdict) example with a status other than
 ``gap`` is embedded with the project's MiniLM embedder and turned into the classifier's
 features (:func:`reviewnlp.status.status_features`).  Model choices are compared by
 cross-validation grouped by document pair (leave one pair out: no pair is both fitted and
-scored); the chosen one is refitted on everything and its temperature fitted on the held-out
+scored); the chosen one is refitted on everything and its Platt calibration fitted on the held-out
 probabilities.  The model card (models/status.json) records the grouped cross-validated
 accuracy (exact, and counting ``also_ok``), per-class precision and recall, the confusion
 matrix, accuracy per held-out pair, the cue rules' accuracy on the same examples, and the
@@ -28,7 +28,7 @@ from reviewnlp.cues import stance_of
 from reviewnlp.embed import default_embedder
 from reviewnlp.modelstore import MODEL_DIR
 from reviewnlp.status import (CLASSES, HAND_FEATURES, StatusInput, deciding_index, ece, new_model, new_passage_model,
-                              save, select, softmax_t, stance_features, status_features)
+                              save, select, AcceptableSet, platt, stance_features, status_features)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "status_examples.jsonl"
@@ -40,7 +40,10 @@ CONFIGS = {**{f"lr_{'+'.join(fam)}_c{c}": {"c": c, "families": fam, "kind": "lr"
                               (("hand", "emb"), (0.01,)), (("hand", "ngram"), (0.01,)))
               for c in cs},
            **{f"gbt_{'+'.join(fam)}_lr{c}": {"c": c, "families": fam, "kind": "gbt"}
-              for fam in (("hand",), ("hand", "stance")) for c in (0.03, 0.1)}}
+              for fam in (("hand",), ("hand", "stance")) for c in (0.03, 0.1)},
+           **{f"acceptable_{'+'.join(fam)}_c{c}": {"c": c, "families": fam, "kind": "acceptable"}
+              for fam, cs in ((("hand",), (0.003, 0.01, 0.03)), (("hand", "stance"), (0.01,)), (("hand", "emb"), (0.01,)))
+              for c in cs}}
 # The pair each labelled passage's document belongs to, for the passage stance model's grouping.
 DOC_GROUP = (("infected_blood", "infected_blood"), ("CBP-10081", "infected_blood"), ("grenfell", "grenfell"),
              ("covid", "covid_m1"), ("behaviour_change", "behaviour_change"), ("home_affairs", "home_affairs"),
@@ -105,8 +108,16 @@ def rules_label(x: StatusInput) -> str:
     return st.label if st else "accepted"
 
 
-def _fit(cfg: dict, X: np.ndarray, y: np.ndarray, w: np.ndarray):
+def acceptable(y: np.ndarray, also: list[list[str]]) -> np.ndarray:
+    """(n, 4) 0/1: whether each status is the label or one of its also_ok labels."""
+    return np.array([[t == c or c in a for c in CLASSES] for t, a in zip(y, also)], dtype=float)
+
+
+def _fit(cfg: dict, X: np.ndarray, y: np.ndarray, w: np.ndarray, also: list[list[str]]):
     cols = cfg["families"]
+    if cfg["kind"] == "acceptable":
+        return AcceptableSet(cfg["c"]).fit(select(X, cols), acceptable(y, also), w), cols
+    X, y, w = with_also_ok(X, y, w, also)
     m = new_model(cfg["c"], cfg["kind"])
     step = "histgradientboostingclassifier" if cfg["kind"] == "gbt" else "logisticregression"
     m.fit(select(X, cols), y, **{f"{step}__sample_weight": w})
@@ -143,7 +154,7 @@ def grouped_oof(cfg: dict, X: np.ndarray, y: np.ndarray, w: np.ndarray, groups: 
         test = groups == g
         tr = np.flatnonzero(~test)
         Xg = np.concatenate([X, stance(np.unique(groups[~test]), g)], axis=1) if "stance" in cfg["families"] else X
-        m, cols = _fit(cfg, *with_also_ok(Xg[tr], y[tr], w[tr], [also[i] for i in tr]))
+        m, cols = _fit(cfg, Xg[tr], y[tr], w[tr], [also[i] for i in tr])
         out[test] = _proba(m, cols, Xg[test])
     return out
 
@@ -167,11 +178,13 @@ def report(pred: list[str], rows: list[dict]) -> dict:
             "confusion": cm}
 
 
-def fit_temperature(p: np.ndarray, y_idx: np.ndarray) -> float:
-    """The temperature minimising held-out negative log-likelihood (grid search)."""
-    grid = np.exp(np.linspace(np.log(0.3), np.log(5.0), 80))
-    nll = [-np.log(np.clip(softmax_t(p, t)[np.arange(len(y_idx)), y_idx], 1e-9, 1)).mean() for t in grid]
-    return float(grid[int(np.argmin(nll))])
+def fit_platt(score: np.ndarray, correct: np.ndarray) -> tuple[float, float]:
+    """(a, b) of the logistic curve a * logit(score) + b that best predicts held-out correctness."""
+    from sklearn.linear_model import LogisticRegression
+
+    s = np.clip(score, 1e-4, 1 - 1e-4)
+    lr = LogisticRegression(C=100.0).fit(np.log(s / (1 - s))[:, None], correct.astype(int))
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--leave-out", action="append", default=[])
     ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--config", choices=sorted(CONFIGS), help="fit this configuration only (no comparison)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     rows = load_examples(a.data)
@@ -213,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             cache[key] = out
         return cache[key]
     results = {}
-    for name, cfg in CONFIGS.items():
+    for name, cfg in ({a.config: CONFIGS[a.config]} if a.config else CONFIGS).items():
         p = grouped_oof(cfg, X, y, w, groups, also, stance)
         pred = [CLASSES[i] for i in p.argmax(1)]
         results[name] = (p, report(pred, rows_k))
@@ -222,11 +236,11 @@ def main(argv: list[str] | None = None) -> int:
     best = max(results, key=lambda k: (results[k][1]["accuracy_also_ok"], results[k][1]["accuracy"]))
     p, rep = results[best]
     pred = [CLASSES[i] for i in p.argmax(1)]
-    y_idx = np.array([CLASSES.index(t) for t in y])
-    t = fit_temperature(p, y_idx)
-    conf_raw, conf_t = p.max(1), softmax_t(p, t).max(1)
-    ok = right(pred, rows_k, False).astype(float)
-    rules = [rules_label(x) for x, k in zip(xs, keep) if k]
+    # The confidence claims the status is right as the scorer counts it: the label or an also_ok label.
+    ok = right(pred, rows_k, True).astype(float)
+    ab = fit_platt(p.max(1), ok)
+    conf_raw, conf_t = p.max(1), platt(p.max(1), ab)
+    rules = [rules_label(x) for x in xs]
     per_group = {g: {"n": int((groups == g).sum()),
                      "accuracy_also_ok": round(float(right([q for q, m in zip(pred, groups == g) if m],
                                                            [r for r, m in zip(rows_k, groups == g) if m], True).mean()), 3),
@@ -236,22 +250,22 @@ def main(argv: list[str] | None = None) -> int:
                  for g in sorted(set(groups))}
     whole = [i for i, r in enumerate(rows_k) if r["scope"] == "whole"]
     Xf = np.concatenate([X, stance(np.unique(groups), None)], axis=1)
-    m, cols = _fit(CONFIGS[best], *with_also_ok(Xf, y, w, also))
+    m, cols = _fit(CONFIGS[best], Xf, y, w, also)
     pm = fit_passage_model(pvecs, plabels)
     card = {"data": "data/status_examples.jsonl", "examples": len(rows_k), "classes": dict(Counter(y)),
             "left_out": a.leave_out, "config": best, "configs_compared": {k: v[1]["accuracy_also_ok"] for k, v in results.items()},
             "grouped_cv": rep, "grouped_cv_whole_recommendations": report([pred[i] for i in whole], [rows_k[i] for i in whole]),
             "per_held_out_pair": per_group, "cue_rules_same_examples": report(rules, rows_k),
-            "temperature": round(t, 3), "ece_before": ece(conf_raw, ok), "ece_after": ece(conf_t, ok),
+            "calibration": [round(ab[0], 4), round(ab[1], 4)], "ece_before": ece(conf_raw, ok), "ece_after": ece(conf_t, ok),
             "features": {"hand": list(HAND_FEATURES), "emb": "recommendation and block-mean MiniLM unit vectors (2 x 384)",
                          "ngram": "hashed word 1-3 grams of the block, verdict words apart (4096)",
                          "stance": "a passage stance model over MiniLM vectors: mean, max and rec-weighted class "
                                    "probabilities over the block (15)"},
             "stance_passages": len(prows)}
-    model_id = save({"model": m, "temperature": t, "families": list(CONFIGS[best]["families"]),
+    model_id = save({"model": m, "calibration": ab, "families": list(CONFIGS[best]["families"]),
                      "passage_model": pm if "stance" in CONFIGS[best]["families"] else None},
                     card, a.model_dir)
-    say(json.dumps({k: card[k] for k in ("config", "grouped_cv", "per_held_out_pair", "temperature", "ece_before",
+    say(json.dumps({k: card[k] for k in ("config", "grouped_cv", "per_held_out_pair", "calibration", "ece_before",
                                          "ece_after")}, indent=1))
     say(f"cue rules on the same examples: {card['cue_rules_same_examples']['accuracy']:.3f} "
         f"(also_ok {card['cue_rules_same_examples']['accuracy_also_ok']:.3f})")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from reviewnlp.errors import ReviewNLPError
-from reviewnlp.status import (CLASSES, HAND_FEATURES, StatusInput, asks, column_blocks, ece, evidence_index,
-                              hand_features, load, softmax_t, status_features, verdict_class)
+from reviewnlp.status import (CLASSES, HAND_FEATURES, AcceptableSet, StatusInput, asks, column_blocks, ece,
+                              evidence_index, hand_features, load, platt, status_features, verdict_class)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,8 +79,8 @@ def test_shipped_model_reads_a_clear_rejection_and_a_clear_acceptance():
                        "We will appoint a Chief Construction Adviser to advise the Secretary of State."],
                       "The government accepts this recommendation."))
     assert rej.status == "rejected" and acc.status == "accepted"
-    assert set(rej.proba) == set(CLASSES) and abs(sum(rej.proba.values()) - 1) < 1e-3
-    assert 0 < rej.confidence <= 1
+    assert set(rej.proba) == set(CLASSES) and all(0 <= v <= 1 for v in rej.proba.values())
+    assert 0 < rej.confidence < 1 and acc.proba["accepted"] > acc.proba["rejected"]
 
 
 def test_evidence_is_the_verdict_when_it_says_the_same_else_a_passage_with_that_cue():
@@ -91,10 +91,22 @@ def test_evidence_is_the_verdict_when_it_says_the_same_else_a_passage_with_that_
     assert i == 1 and cue and "consider" in cue
 
 
-def test_temperature_softens_and_keeps_the_argmax():
-    p = np.array([[0.7, 0.2, 0.05, 0.05]])
-    soft = softmax_t(p, 2.0)
-    assert soft.argmax() == 0 and soft.max() < 0.7 and abs(soft.sum() - 1) < 1e-6
+def test_platt_is_monotone_and_bounded():
+    values = platt(np.array([0.0, 0.2, 0.5, 0.8, 1.0]), (0.55, 0.86))
+    assert list(values) == sorted(values) and ((0 < values) & (values < 1)).all()
+
+
+def test_acceptable_set_learns_each_status_apart_and_borderline_rows_count_for_both():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    # Status k is defensible when feature 0 falls in its band; the middle band allows two statuses.
+    band = np.digitize(X[:, 0], [-1.0, 0.0, 1.0])
+    acceptable = np.zeros((200, 4))
+    acceptable[np.arange(200), band] = 1
+    acceptable[band == 1, 2] = 1
+    m = AcceptableSet(1.0).fit(X, acceptable)
+    p = m.predict_proba(np.array([[-2.0, 0, 0], [2.0, 0, 0]]))
+    assert p.shape == (2, 4) and p[0].argmax() == 0 and p[1].argmax() == 3
 
 
 def test_ece_is_zero_when_confidence_matches_accuracy():

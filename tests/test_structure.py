@@ -226,6 +226,7 @@ def test_records_round_trip_the_answer_block(fake_embedder):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not (SHARED_EVAL / "score.py").exists(), reason="shared eval kit not present")
 def test_home_affairs_pair_end_to_end(tmp_path, real_embedder):
     """The bundled Home Affairs pair, run alone, scored by the shared scorer: every row a gold item."""
     import subprocess

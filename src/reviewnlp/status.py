@@ -7,8 +7,9 @@ tense of the government's sentences, how many of the recommendation's asks a
 committing sentence names, and MiniLM embeddings of both texts.  It is trained
 by ``scripts/train_status.py`` on ``data/status_examples.jsonl`` (hand-labelled
 pairs; see ``data/README.md``) with cross-validation grouped by document pair,
-which also chooses the feature families the shipped model uses; its confidence
-is temperature-scaled on the held-out predictions.
+which also chooses the model and the feature families the shipped one uses; its
+confidence is Platt-scaled on the held-out predictions to how often the status is
+right (``also_ok`` counting, as the scorer counts it).
 """
 from __future__ import annotations
 
@@ -292,21 +293,50 @@ def new_model(c: float = 0.5, kind: str = "lr"):
                                                               random_state=0))
 
 
-def softmax_t(p: np.ndarray, t: float) -> np.ndarray:
-    """Temperature-scale rows of probabilities (t > 1 softens, t < 1 sharpens)."""
-    z = np.log(np.clip(p, 1e-9, 1.0)) / t
-    z = z - z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+class AcceptableSet:
+    """One balanced logistic regression per status, each predicting whether that status is one a careful
+    annotator could defend for the answer (the label or one of its ``also_ok``): the classifier picks
+    the status most likely to be defensible, which is what "status right" counts."""
+
+    classes_ = CLASSES
+
+    def __init__(self, c: float = 0.01):
+        self.c = c
+        self.models: list = []
+
+    def fit(self, X: np.ndarray, acceptable: np.ndarray, sample_weight: np.ndarray | None = None) -> "AcceptableSet":
+        """Fit one model per column of the (n, 4) 0/1 ``acceptable`` matrix."""
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        self.models = []
+        for k in range(len(CLASSES)):
+            m = make_pipeline(StandardScaler(), LogisticRegression(C=self.c, class_weight="balanced", max_iter=5000,
+                                                                   random_state=0))
+            m.fit(X, acceptable[:, k], logisticregression__sample_weight=sample_weight)
+            self.models.append(m)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Probability that each status is defensible, columns in :data:`CLASSES` order (rows need not sum to 1)."""
+        return np.stack([m.predict_proba(X)[:, 1] for m in self.models], axis=1)
+
+
+def platt(p: np.ndarray, ab: tuple[float, float]) -> np.ndarray:
+    """Map scores through a fitted logistic curve, a * logit(p) + b."""
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return 1 / (1 + np.exp(-(ab[0] * np.log(p / (1 - p)) + ab[1])))
 
 
 @dataclass(frozen=True)
 class StatusClassifier:
-    """A fitted status classifier, its temperature (fitted on grouped held-out predictions), its id, the
-    feature families it reads and, when it reads ``stance``, the passage stance model."""
+    """A fitted status classifier, the Platt map of its score to how often the status is right (fitted on
+    grouped held-out predictions), its id, the feature families it reads and, when it reads
+    ``stance``, the passage stance model."""
 
     model: object
-    temperature: float
+    calibration: tuple[float, float]
     model_id: str
     families: tuple[str, ...] = ("hand",)
     passage_model: object = None
@@ -315,24 +345,24 @@ class StatusClassifier:
         """The full feature row for one answer, the passage stance model's reading included."""
         return np.concatenate([status_features(x), stance_features(self.passage_model, x)])
 
-    def proba(self, rows: np.ndarray) -> np.ndarray:
-        """Calibrated class probabilities, columns in :data:`CLASSES` order."""
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """The model's score for each status, columns in :data:`CLASSES` order."""
         rows = select(rows, self.families)
         p = self.model.predict_proba(rows)  # type: ignore[attr-defined]
         order = [list(self.model.classes_).index(c) for c in CLASSES]  # type: ignore[attr-defined]
-        return softmax_t(p[:, order], self.temperature)
+        return p[:, order]
 
     def decide(self, x: StatusInput) -> StatusDecision:
-        """Status of one answer, its calibrated confidence and the passage that decides it."""
-        p = self.proba(self.row(x)[None, :])[0]
+        """Status of one answer, the calibrated probability that it is right, and the passage that decides it."""
+        p = self.scores(self.row(x)[None, :])[0]
         k = int(np.argmax(p))
         idx, cue = evidence_index(x, CLASSES[k])
-        return StatusDecision(CLASSES[k], round(float(p[k]), 3), {c: round(float(v), 4) for c, v in zip(CLASSES, p)},
-                              idx, cue)
+        conf = float(platt(np.array([p[k]]), self.calibration)[0])
+        return StatusDecision(CLASSES[k], round(conf, 3), {c: round(float(v), 4) for c, v in zip(CLASSES, p)}, idx, cue)
 
 
 def save(blob: dict, card: dict, model_dir: Path = MODEL_DIR) -> str:
-    """Write ``status.joblib`` ({"model", "temperature", "families", "passage_model"}) and its card; return the id."""
+    """Write ``status.joblib`` ({"model", "calibration", "families", "passage_model"}) and its card; return the id."""
     return save_blob(MODEL_NAME, blob, card, model_dir)
 
 
@@ -346,7 +376,7 @@ def model_dir() -> Path:
 def load(directory: Path | None = None) -> StatusClassifier:
     """Load the status classifier (the shipped one unless ``directory`` or the environment names another)."""
     blob, model_id = load_blob(MODEL_NAME, "scripts/train_status.py", directory or model_dir())
-    return StatusClassifier(blob["model"], float(blob["temperature"]), model_id, tuple(blob["families"]),
+    return StatusClassifier(blob["model"], tuple(blob["calibration"]), model_id, tuple(blob["families"]),
                             blob.get("passage_model"))
 
 
