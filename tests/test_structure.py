@@ -83,7 +83,10 @@ def test_the_decision_is_the_sentence_that_commits_not_the_warm_opening(fake_emb
     assert block["text"].startswith("The government agrees with the importance of strong leadership")
     assert block["text"].endswith("with a greater role for the Cabinet Office.")
     assert response.text[block["start"]:block["end"]] == block["text"]
-    assert second.status_evidence["text"] == second.response_text
+    # The status evidence is a passage of the block, with true offsets (which one depends on the status
+    # the classifier gives; with the fake embedder that status means nothing, so it is not pinned here).
+    ev = second.status_evidence
+    assert block["start"] <= ev["start"] < ev["end"] <= block["end"] and response.text[ev["start"]:ev["end"]] == ev["text"]
     assert response.text[second.response_start:second.response_end] == second.response_text
 
 
