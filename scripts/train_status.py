@@ -27,8 +27,8 @@ import numpy as np
 from reviewnlp.cues import stance_of
 from reviewnlp.embed import default_embedder
 from reviewnlp.modelstore import MODEL_DIR
-from reviewnlp.status import (CLASSES, HAND_FEATURES, StatusInput, deciding_index, ece, new_model, new_passage_model,
-                              save, select, AcceptableSet, platt, stance_features, status_features)
+from reviewnlp.status import (CLASSES, HAND_FEATURES, STANCE_DIM, AcceptableSet, StatusInput, deciding_index, ece,
+                              new_model, new_passage_model, platt, save, select, stance_features, status_features)
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data" / "status_examples.jsonl"
@@ -76,7 +76,7 @@ def stance_block(xs: list[StatusInput], pvecs: np.ndarray, plabels: np.ndarray, 
                  xgroups: np.ndarray, fit_groups: np.ndarray) -> np.ndarray:
     """Stance features for every example whose group is in ``fit_groups``, each from a passage model that
     never saw that example's own group (leave one group out among ``fit_groups``)."""
-    out = np.zeros((len(xs), len(stance_features(None, xs[0]))), np.float32)
+    out = np.zeros((len(xs), STANCE_DIM), np.float32)
     for g in np.unique(fit_groups):
         pm = fit_passage_model(pvecs[np.isin(pgroups, fit_groups) & (pgroups != g)],
                                plabels[np.isin(pgroups, fit_groups) & (pgroups != g)])
@@ -241,20 +241,24 @@ def main(argv: list[str] | None = None) -> int:
     ab = fit_platt(p.max(1), ok)
     conf_raw, conf_t = p.max(1), platt(p.max(1), ab)
     rules = [rules_label(x) for x in xs]
-    per_group = {g: {"n": int((groups == g).sum()),
-                     "accuracy_also_ok": round(float(right([q for q, m in zip(pred, groups == g) if m],
-                                                           [r for r, m in zip(rows_k, groups == g) if m], True).mean()), 3),
-                     "whole_recommendations_also_ok": round(float(right(
-                         [q for q, r, m in zip(pred, rows_k, groups == g) if m and r["scope"] == "whole"],
-                         [r for r, m in zip(rows_k, groups == g) if m and r["scope"] == "whole"], True).mean()), 3)}
+    whole = np.array([r["scope"] == "whole" for r in rows_k])
+
+    def accuracy_also_ok(mask: np.ndarray) -> float:
+        idx = np.flatnonzero(mask)
+        return round(float(right([pred[i] for i in idx], [rows_k[i] for i in idx], True).mean()), 3)
+
+    per_group = {g: {"n": int((groups == g).sum()), "accuracy_also_ok": accuracy_also_ok(groups == g),
+                     "whole_recommendations_also_ok": accuracy_also_ok((groups == g) & whole)}
                  for g in sorted(set(groups))}
-    whole = [i for i, r in enumerate(rows_k) if r["scope"] == "whole"]
-    Xf = np.concatenate([X, stance(np.unique(groups), None)], axis=1)
+    families = CONFIGS[best]["families"]
+    # The stance columns (and the passage model behind them) only when the chosen model reads them.
+    Xf = np.concatenate([X, stance(np.unique(groups), None)], axis=1) if "stance" in families else X
     m, cols = _fit(CONFIGS[best], Xf, y, w, also)
-    pm = fit_passage_model(pvecs, plabels)
+    pm = fit_passage_model(pvecs, plabels) if "stance" in families else None
     card = {"data": "data/status_examples.jsonl", "examples": len(rows_k), "classes": dict(Counter(y)),
             "left_out": a.leave_out, "config": best, "configs_compared": {k: v[1]["accuracy_also_ok"] for k, v in results.items()},
-            "grouped_cv": rep, "grouped_cv_whole_recommendations": report([pred[i] for i in whole], [rows_k[i] for i in whole]),
+            "grouped_cv": rep, "grouped_cv_whole_recommendations": report([q for q, k in zip(pred, whole) if k],
+                                                                   [r for r, k in zip(rows_k, whole) if k]),
             "per_held_out_pair": per_group, "cue_rules_same_examples": report(rules, rows_k),
             "calibration": [round(ab[0], 4), round(ab[1], 4)], "ece_before": ece(conf_raw, ok), "ece_after": ece(conf_t, ok),
             "features": {"hand": list(HAND_FEATURES), "emb": "recommendation and block-mean MiniLM unit vectors (2 x 384)",
@@ -262,8 +266,7 @@ def main(argv: list[str] | None = None) -> int:
                          "stance": "a passage stance model over MiniLM vectors: mean, max and rec-weighted class "
                                    "probabilities over the block (15)"},
             "stance_passages": len(prows)}
-    model_id = save({"model": m, "calibration": ab, "families": list(CONFIGS[best]["families"]),
-                     "passage_model": pm if "stance" in CONFIGS[best]["families"] else None},
+    model_id = save({"model": m, "calibration": ab, "families": list(families), "passage_model": pm},
                     card, a.model_dir)
     say(json.dumps({k: card[k] for k in ("config", "grouped_cv", "per_held_out_pair", "calibration", "ece_before",
                                          "ece_after")}, indent=1))

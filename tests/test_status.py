@@ -7,7 +7,8 @@ import pytest
 
 from reviewnlp.errors import ReviewNLPError
 from reviewnlp.status import (CLASSES, HAND_FEATURES, AcceptableSet, StatusInput, asks, column_blocks, ece,
-                              evidence_index, hand_features, load, platt, status_features, verdict_class)
+                              evidence_index, family_features, hand_features, load, platt, select, status_features,
+                              verdict_class)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +61,13 @@ def test_feature_row_has_every_family():
     x = _x("Publish the findings of every exercise within three months.", ["We will publish findings."])
     row = status_features(x)
     assert row.shape == (column_blocks()["ngram"].stop,) and np.isfinite(row).all()
+
+
+def test_a_model_reads_at_run_time_the_columns_it_was_trained_on():
+    """Run time computes only the families a model reads; they must be the columns training selected."""
+    x = _x("Publish the findings of every exercise within three months.", ["We will publish findings.", "Not now."])
+    for families in (("hand",), ("hand", "ngram"), ("hand", "emb", "ngram")):
+        assert np.array_equal(family_features(x, families), select(status_features(x)[None, :], families)[0])
 
 
 def _real(rec: str, passages: list[str], verdict: str | None = None) -> StatusInput:

@@ -22,15 +22,15 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from .cues import GOV_VOICE_RE, money_amounts, quantities, stance_of
+from .cues import GOV_VOICE_RE, count_short, money_short, stance_of
 from .records import Alignment, Document, Segment
 from .rerank import PoolText, Reranker, is_gov, load as load_reranker, pair_features, pool_text
 from .status import StatusClassifier, StatusInput, load as load_status_model
-from .structure import (answer_block, contiguous_runs, decision_scores, is_contents, is_fragment, is_verdict, items_below, report_copies, reprint_anchors)
-from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements,
-                      label_key, label_quotes, list_continuations, numbered_answers, pair_documents, prefer_answered,
-                      restated_copies,
-                      pairing_report, responds_to, segment_dates, titled_response, unpaired)
+from .structure import (answer_block, contiguous_runs, decision_scores, is_contents, is_fragment, is_verdict,
+                        items_below, report_copies, reprint_anchors)
+from .pairing import (QUOTE_THRESHOLD, contained_copies, find_quotes, informal_restatements, label_key, label_quotes,
+                      list_continuations, numbered_answers, pair_documents, pairing_report, prefer_answered,
+                      responds_to, restated_copies, segment_dates, titled_response, unpaired)
 
 METHOD = "structure+rerank-v3"
 # Government statements: what document pairing compares recommendations with.
@@ -144,14 +144,12 @@ def _status(rec: Segment, resp: Segment, context: Sequence[Segment],
     if stance is None:
         method = "default"
     if label == "accepted":
-        asked, given = money_amounts(rec.text), money_amounts(resp.text)
-        if asked and given and max(given) < 0.5 * max(asked):
-            return "partial", f"£{max(given):,.0f} against £{max(asked):,.0f}", "money"
-        want = quantities(rec.text)
-        for other in (resp, *also):
-            for unit, n in quantities(other.text).items():
-                if unit in want and n < want[unit]:
-                    return "partial", f"{n:g} {unit} against {want[unit]:g}", "count"
+        short = money_short(rec.text, [resp.text])
+        if short:
+            return "partial", short, "money"
+        short = count_short(rec.text, [o.text for o in (resp, *also)])
+        if short:
+            return "partial", short, "count"
         for other in also:
             st = stance_of(other.text)
             if st and st.label == "partial":
@@ -551,7 +549,14 @@ def answer_passages(ctx: AlignContext, al: Alignment) -> list[Segment]:
     the answer block, or, for a retrieved answer, the best passage with its neighbours."""
     if al.response_block:
         b = al.response_block
-        segs = [s for s in ctx.segments if s.doc_id == b["doc_id"] and s.end > b["start"] and s.start < b["end"]]
+        # A document's segments are in print order: walk out from the block's first passage to its edges.
+        every = ctx.segments
+        i = j = ctx.index_of[b["segments"][0]]
+        while i > 0 and every[i - 1].doc_id == b["doc_id"] and every[i - 1].end > b["start"]:
+            i -= 1
+        while j + 1 < len(every) and every[j + 1].doc_id == b["doc_id"] and every[j + 1].start < b["end"]:
+            j += 1
+        segs = every[i:j + 1]
     else:
         best = ctx.segments[ctx.index_of[al.response_id]]
         segs = [best, *_context(ctx, best)]

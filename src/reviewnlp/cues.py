@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Sequence
 
 # Who is speaking.  A government actor followed (within a few words) by a verb of
 # commitment or position marks the government's voice.
@@ -181,6 +182,24 @@ def quantities(text: str) -> dict[str, float]:
 
 
 _SEASON_END = {"spring": "05-31", "summer": "08-31", "autumn": "11-30", "winter": "02-28"}
+def money_short(asked_text: str, given_texts: Sequence[str]) -> str | None:
+    """"£X against £Y" when the money the answers commit is under half the money asked, else None."""
+    asked, given = money_amounts(asked_text), [m for t in given_texts for m in money_amounts(t)]
+    if asked and given and max(given) < 0.5 * max(asked):
+        return f"£{max(given):,.0f} against £{max(asked):,.0f}"
+    return None
+
+
+def count_short(asked_text: str, given_texts: Sequence[str]) -> str | None:
+    """"2 years against 5" for the first answer that commits a smaller count of a unit asked, else None."""
+    want = quantities(asked_text)
+    for t in given_texts:
+        for unit, n in quantities(t).items():
+            if unit in want and n < want[unit]:
+                return f"{n:g} {unit} against {want[unit]:g}"
+    return None
+
+
 DEADLINE_RE = re.compile(
     r"\b(?:(?:by|before|from|in|until|no later than)\s+(?:the\s+)?(?:(?P<edge>end|start|beginning)\s+of\s+)?)?"
     r"(?:(?P<season>spring|summer|autumn|winter)\s+|(?P<month>January|February|March|April|May|June|July|August"

@@ -23,7 +23,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .cues import money_amounts, quantities, stance_of
+from .cues import count_short, money_short, stance_of
 from .modelstore import MODEL_DIR, load_blob, save_blob
 from .structure import DONE_RE, FUTURE_RE, WARM_RE, decision_scores, is_verdict
 
@@ -183,10 +183,8 @@ def hand_features(x: StatusInput) -> np.ndarray:
     f["cos_block"] = float(_unit(x.vecs.mean(axis=0)) @ _unit(x.rec_vec)) if len(x.vecs) else 0.0
     f["n_passages"] = math.log1p(len(body))
     f["n_words"] = math.log1p(sum(len(p.split()) for p in body))
-    asked, given = money_amounts(x.rec_text), [m for p in body for m in money_amounts(p)]
-    f["money_less"] = float(bool(asked and given and max(given) < 0.5 * max(asked)))
-    want = quantities(x.rec_text)
-    f["count_less"] = float(any(u in want and n < want[u] for p in body for u, n in quantities(p).items()))
+    f["money_less"] = float(money_short(x.rec_text, body) is not None)
+    f["count_less"] = float(count_short(x.rec_text, body) is not None)
     return np.array([f[k] for k in HAND_FEATURES], dtype=np.float32)
 
 
@@ -247,10 +245,23 @@ def select(rows: np.ndarray, families: Sequence[str]) -> np.ndarray:
     return np.concatenate([rows[:, blocks[f]] for f in families], axis=1)
 
 
-def status_features(x: StatusInput) -> np.ndarray:
-    """The classifier's input row: hand features, the recommendation's and the block's unit vectors, n-grams."""
+def emb_features(x: StatusInput) -> np.ndarray:
+    """The recommendation's and the block's mean MiniLM unit vectors."""
     block = _unit(x.vecs.mean(axis=0)) if len(x.vecs) else np.zeros_like(x.rec_vec)
-    return np.concatenate([hand_features(x), _unit(x.rec_vec), block, ngram_features(x)]).astype(np.float32)
+    return np.concatenate([_unit(x.rec_vec), block]).astype(np.float32)
+
+
+def family_features(x: StatusInput, families: Sequence[str], passage_model=None) -> np.ndarray:
+    """The named feature families for one answer, in the given order: the same columns as
+    ``select(full row, families)``, without computing the families left out."""
+    make = {"hand": hand_features, "emb": emb_features, "ngram": ngram_features,
+            "stance": lambda x: stance_features(passage_model, x)}
+    return np.concatenate([make[f](x) for f in families]).astype(np.float32)
+
+
+def status_features(x: StatusInput) -> np.ndarray:
+    """Every family but ``stance`` (which needs a fitted passage model): hand, emb, ngram, as training reads them."""
+    return family_features(x, ("hand", "emb", "ngram"))
 
 
 def evidence_index(x: StatusInput, status: str) -> tuple[int | None, str | None]:
@@ -263,7 +274,6 @@ def evidence_index(x: StatusInput, status: str) -> tuple[int | None, str | None]
     for i, p in enumerate(x.passages):
         if is_verdict(p) and (verdict_class(p) or vc) in same[status]:
             return i, p.strip()
-    d = deciding_index(x)
     scores = decision_scores(list(x.passages), np.zeros(len(x.passages), np.float32),
                              x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(len(x.passages), np.float32))
     hits = [(float(scores[i]), i, st.cue) for i, p in enumerate(x.passages)
@@ -271,6 +281,7 @@ def evidence_index(x: StatusInput, status: str) -> tuple[int | None, str | None]
     if hits:
         _, i, cue = max(hits)
         return i, cue
+    d = deciding_index(x)
     st = stance_of(x.passages[d]) if d is not None else None
     return d, st.cue if st else None
 
@@ -342,12 +353,11 @@ class StatusClassifier:
     passage_model: object = None
 
     def row(self, x: StatusInput) -> np.ndarray:
-        """The full feature row for one answer, the passage stance model's reading included."""
-        return np.concatenate([status_features(x), stance_features(self.passage_model, x)])
+        """The feature row this model reads for one answer (its families only)."""
+        return family_features(x, self.families, self.passage_model)
 
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        """The model's score for each status, columns in :data:`CLASSES` order."""
-        rows = select(rows, self.families)
+        """The model's score for each status from rows of :meth:`row`, columns in :data:`CLASSES` order."""
         p = self.model.predict_proba(rows)  # type: ignore[attr-defined]
         order = [list(self.model.classes_).index(c) for c in CLASSES]  # type: ignore[attr-defined]
         return p[:, order]
