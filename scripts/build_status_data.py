@@ -27,7 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from reviewnlp.structure import is_verdict  # noqa: E402
+from reviewnlp.align.blocks import is_candidate  # noqa: E402
+from reviewnlp.records import Segment  # noqa: E402
 
 MAX_BLOCK = 8000  # characters: longer spans between far-apart quotes keep only the quoted passages
 
@@ -129,8 +130,9 @@ def _example(line: dict, fin: dict, docs: dict, by_doc: dict, loc: dict, problem
             return None
         if vspan and abs(vspan[0] - span[0]) < MAX_BLOCK:
             span = (min(span[0], vspan[0]), max(span[1], vspan[1]))
+        # The same test of "a passage that may answer" as run time (reviewnlp.align.blocks.is_candidate).
         segs = [s for s in by_doc[d["doc_id"]] if s["end"] > span[0] and s["start"] < span[1]
-                and s["kind"] != "recommendation" and (len(s["text"].split()) >= 5 or is_verdict(s["text"]))]
+                and is_candidate(Segment.from_dict(s))]
         if span[1] - span[0] > MAX_BLOCK and spans:
             near = [s for s in segs if any(s["end"] > a - 400 and s["start"] < b + 400 for a, b in [*spans, *([vspan] if vspan else [])])]
             segs = near or segs

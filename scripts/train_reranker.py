@@ -24,11 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from reviewnlp.align import candidates, prepare
+from reviewnlp.align import prepare
+from reviewnlp.align.match import candidates
 from reviewnlp.embed import load_vectors
 from reviewnlp.evaluate import covers
 from reviewnlp.pipeline import load_documents, load_segments
-from reviewnlp.rerank import FEATURES, gap_threshold, new_model, save
+from reviewnlp.align.rerank import FEATURES, gap_threshold, new_model, save
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD_DIR = ROOT / "data" / "pair_gold"
@@ -53,8 +54,8 @@ def collect(run_dir: Path, gold_path: Path):
     docs = load_documents(run_dir)
     segs = load_segments(run_dir)
     _, vecs, _ = load_vectors(run_dir / "vectors.npy")
-    ctx = prepare(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
-    recs = ctx.recommendations()
+    _, folded, ctx = prepare(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)})
+    recs = [ctx.segments[ctx.index_of[r.rec_id]] for r in folded.recommendations]
     gold = [json.loads(l) for l in gold_path.read_text(encoding="utf-8").splitlines() if l.strip()]
     X, y, rec_of, near = [], [], [], []
     for g in gold:

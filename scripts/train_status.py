@@ -4,7 +4,7 @@ usage: python scripts/train_status.py [--leave-out GROUP ...] [--config NAME] [-
 
 Every hand-labelled (recommendation, answer block, verdict) example with a status other than
 ``gap`` is embedded with the project's MiniLM embedder and turned into the classifier's
-features (:func:`reviewnlp.status.status_features`).  Model choices are compared by
+features (:func:`reviewnlp.align.status_model.status_features`).  Model choices are compared by
 cross-validation grouped by document pair (leave one pair out: no pair is both fitted and
 scored); the chosen one is refitted on everything and its Platt calibration fitted on the held-out
 probabilities.  The model card (models/status.json) records the grouped cross-validated
@@ -27,7 +27,10 @@ import numpy as np
 from reviewnlp.cues import stance_of
 from reviewnlp.embed import default_embedder
 from reviewnlp.modelstore import MODEL_DIR
-from reviewnlp.status import (CLASSES, HAND_FEATURES, STANCE_DIM, AcceptableSet, StatusInput, deciding_index, ece,
+from reviewnlp.align.decide import deciding_passage
+from reviewnlp.align.status import RulesBaseline
+from reviewnlp.vocab import content_words, idf as word_idf
+from reviewnlp.align.status_model import (CLASSES, HAND_FEATURES, STANCE_DIM, AcceptableSet, StatusInput, deciding_index, ece,
                               new_model, new_passage_model, platt, save, select, stance_features, status_features)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,15 +100,21 @@ def inputs(rows: list[dict], extra: list[str]) -> tuple[list[StatusInput], dict[
     texts = sorted({r["rec"] for r in rows} | {p["text"] for r in rows for p in r["passages"]} | set(extra))
     vecs = emb.encode(texts)
     at = {t: vecs[i] for i, t in enumerate(texts)}
-    return [StatusInput(r["rec"], at[r["rec"]], tuple(p["text"] for p in r["passages"]),
-                        np.stack([at[p["text"]] for p in r["passages"]]), r["verdict"]) for r in rows], at
+    # The deciding passage is chosen as at run time: the same function, words weighted by their rarity in the
+    # corpus at hand (here every example's passages).
+    weights = word_idf([content_words(p["text"]) for r in rows for p in r["passages"]])
+    out = []
+    for r in rows:
+        texts_r = [p["text"] for p in r["passages"]]
+        pv = np.stack([at[t] for t in texts_r])
+        out.append(StatusInput(r["rec"], at[r["rec"]], tuple(texts_r), pv, r["verdict"],
+                               deciding_passage(r["rec"], at[r["rec"]], texts_r, pv, idf=weights)))
+    return out, at
 
 
 def rules_label(x: StatusInput) -> str:
-    """What the cue rules alone said before the classifier: the deciding passage's cue, else accepted."""
-    d = deciding_index(x)
-    st = stance_of(x.passages[d]) if d is not None else None
-    return st.label if st else "accepted"
+    """What the cue rules alone say (the baseline behind the same interface as the classifier)."""
+    return RulesBaseline().decide(x).status
 
 
 def acceptable(y: np.ndarray, also: list[list[str]]) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Alignment logic on small documents, with a deterministic embedder (the real model is tested elsewhere)."""
 import numpy as np
 
-from reviewnlp.align import align, content_words, find_quotes, lexical_scores, status_for
+from reviewnlp.align import align
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.records import Segment
 from reviewnlp.segment import segment_document
@@ -78,75 +78,6 @@ def test_reprinted_recommendation_is_an_anchor_not_a_row(fake_embedder):
     allowance = rows["Local authorities should pay a financial allowance to kinship carers at the fostering rate."]
     assert allowance.response_text == "We are carefully considering how best to support these families."
     assert _rules(allowance) == "deferred"
-
-
-def test_find_quotes_needs_near_identity_and_points_to_the_earlier_document():
-    segs = [Segment(f"{d}:s{i}", d, 0, 1, "x", None, None, "recommendation") for d in "ab" for i in range(3)]
-    vecs = np.eye(6, dtype=np.float32)
-    vecs[2] = vecs[0]  # a:s2 repeats a:s0 in the report's closing list
-    vecs[3] = vecs[0]  # b:s0 reprints it in the response
-    vecs[4] = 0.8 * vecs[1] + 0.6 * vecs[5]  # b:s1 is only similar to a:s1
-    row_of = {s.seg_id: i for i, s in enumerate(segs)}
-    dates = {"a": "2022-05-23", "b": "2023-02-02"}
-    assert find_quotes(segs, vecs, row_of, {"a": ["b"], "b": ["a"]}, dates) == {"a:s2": "a:s0", "b:s0": "a:s0"}
-    reversed_dates = {"a": "2024-01-01", "b": "2023-02-02"}
-    # Every copy resolves to the one original, wherever it sits.
-    assert find_quotes(segs, vecs, row_of, {"a": ["b"], "b": ["a"]}, reversed_dates) == {"a:s2": "b:s0",
-                                                                                         "a:s0": "b:s0"}
-
-
-def test_lexical_scores_weighted_by_idf():
-    q = content_words("financial allowance for kinship carers")
-    docs = [content_words("a financial allowance for kinship carers"), content_words("kinship care strategy")]
-    s = lexical_scores(q, docs, {"kinship": 0.1})
-    assert s[0] == 1.0 and 0 < s[1] < 0.1
-
-
-def test_status_money_rule_and_context():
-    rec = Segment("r", "d", 0, 1, "The Government should invest £2.6 billion over four years.", None, None)
-    resp = Segment("s", "d", 0, 1, "The Government will invest £200 million over two years.", None, None)
-    assert status_for(rec, resp, [])[0] == "partial"
-    plain = Segment("s2", "d", 0, 1, "This covers the largest providers.", None, None)
-    ctx = [Segment("s3", "d", 0, 1, "The Government will consult on this in autumn.", None, None)]
-    assert status_for(rec, plain, ctx) == ("deferred", "consult on")
-
-
-def test_partners_discount_a_hub_document_that_matches_everything():
-    from reviewnlp.pairing import document_partners
-
-    # Three reports (a, b, c) each with a true response (ra, rb, rc); "hub" is close to all of them.
-    rng = np.random.default_rng(0)
-    topics = {k: rng.normal(size=32) for k in "abc"}
-    generic = rng.normal(size=32)
-    rows, vecs = {}, []
-
-    def add(name, vec):
-        v = vec / np.linalg.norm(vec)
-        rows.setdefault(name, []).append(len(vecs))
-        vecs.append(v)
-
-    for k, t in topics.items():
-        add(k, t + 0.3 * rng.normal(size=32))
-        add("r" + k, t + 0.9 * generic + 0.3 * rng.normal(size=32))
-        add("hub", 0.6 * t + 2.0 * generic)
-    V = np.array(vecs, dtype=np.float32)
-    rec_rows = {k: rows[k] for k in "abc"}
-    cand_rows = {k: rows[k] for k in ("ra", "rb", "rc", "hub")}
-    partners = document_partners(list(rec_rows) + list(cand_rows), rec_rows, cand_rows, V)
-    assert partners == {"a": ["ra"], "b": ["rb"], "c": ["rc"]}
-
-
-def test_two_document_run_pairs_a_briefing_with_itself():
-    from reviewnlp.pairing import document_partners
-
-    # A briefing answered by its own statements, beside an unrelated report that answers itself.
-    V = np.eye(4, dtype=np.float32)
-    V[1] = 0.9 * V[0] + 0.436 * V[3]   # briefing's own answer, close to its recommendation
-    V[3] = 0.5 * V[0] + 0.866 * V[2]   # the report's statement, half-related to the briefing
-    rec_rows = {"brief": [0], "report": [2]}
-    cand_rows = {"brief": [1], "report": [3]}
-    partners = document_partners(["brief", "report"], rec_rows, cand_rows, V)
-    assert partners["brief"] == ["brief"]
 
 
 NUMBERED_REPORT = [

@@ -3,7 +3,7 @@ from openpyxl import load_workbook
 
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.records import Alignment
-from reviewnlp.report import STATUS_COLOURS, sheet_name, write_html, write_xlsx
+from reviewnlp.export.report import STATUS_COLOURS, sheet_name, write_html, write_xlsx
 
 
 def _doc():

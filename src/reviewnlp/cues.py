@@ -118,6 +118,20 @@ def recommends(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+# A report's first person asking without "should" or "recommend": "We encourage UKSA to ...", "We endorse ...".
+ASK_VERB_RE = re.compile(r"\b(?:we|the (?:committee|inquiry|commission|panel|review))\s+(?:\w+\s+)?"
+                         r"(?:encourage|endorse|invite|call on|urge|ask)s?\b", re.I)
+
+
+ASK_RECOMMEND_RE = re.compile(r"\brecommends?\b(?!\s+by\b)", re.I)
+
+
+def asks(text: str) -> bool:
+    """True when ``text`` asks for something: a deontic modal, "recommend(s)", or a report's own
+    "we encourage / endorse / call on" (reported speech, "participants have called for", does not ask)."""
+    return bool(MODAL_RE.search(text) or ASK_RECOMMEND_RE.search(text) or ASK_VERB_RE.search(text))
+
+
 def recommendation_leadin(text: str) -> bool:
     """True when ``text`` introduces a list of recommendations ("Its recommendations included:")."""
     return bool(RECO_LEADIN_RE.search(text))
@@ -268,3 +282,27 @@ def action(text: str) -> str | None:
     """What a recommendation asks for: the verb phrase after its modal, up to the clause's end."""
     m = ACTION_RE.search(text) or SUBJUNCTIVE_ACTION_RE.search(text)
     return m.group("what").strip() if m else None
+
+
+# ------------------------------------------------------------- modality and tense of government sentences
+
+# Sentences that state what will happen (or has been done) rather than what the government thinks.
+FUTURE_RE = re.compile(r"(?i)\b(?:will|shall|intends? to|intention is to|plans? to|(?:is|are) looking to|aims? to"
+                       r"|(?:is|are) (?:now |currently |already )?(?:being )?(?:\w+ing)\b(?<!\bbeing))")
+DONE_RE = re.compile(r"(?i)\b(?:has|have|had) (?:now |already |recently )?(?:been )?(?:\w+ed|set up|begun|made|built"
+                     r"|taken|given|written|undertaken)\b|\b(?:established|published|launched|appointed|announced"
+                     r"|commissioned|introduced|created) (?:in|on|by|last)\b")
+# Warm words: agreement with an aim or an importance, with no action attached.
+WARM_RE = re.compile(r"(?i)\b(?:agrees?|agreed|welcomes?|recognises?|recognizes?|acknowledges?|notes?|believes?"
+                     r"|supports?|shares?|understands?|appreciates?)\b(?: (?:with|that|the))?")
+HEDGE_RE = re.compile(r"(?i)\b(?:could|may|might|would|where (?:possible|appropriate)|if (?:appropriate|necessary))\b")
+NEG_RE = re.compile(r"(?i)\b(?:not|no plans?|never|cannot|won[’']t|neither)\b")
+CONSIDER_RE = re.compile(r"(?i)\b(?:consider\w*|explor\w+|consult\w*|review\w*|assess\w*|scop\w+|look(?:ing)? (?:at|into)"
+                         r"|in due course|keep \w* ?under review|examin\w+|evaluat\w+|options?)\b")
+ALREADY_RE = re.compile(r"(?i)\b(?:already|existing|currently|continues? to|continue to|remains?|in place)\b")
+PRINCIPLE_RE = re.compile(r"(?i)\bin principle\b")
+PILOT_RE = re.compile(r"(?i)\b(?:pilot\w*|pathfinder\w*|trial\w*|test(?:s|ed|ing)?|early adopters?|phased?|first phase)\b")
+TIMETABLE_RE = re.compile(r"(?i)\b(?:by|in|from|before|later (?:this|next)|early|end of|summer|spring|autumn|winter)"
+                          r"\s+(?:20\d\d|this year|next year|the year)\b|\bwhen parliamentary time allows\b")
+ELSEWHERE_RE = re.compile(r"(?i)\b(?:not (?:for|a matter for) (?:the )?(?:uk )?government|matter for the|devolved"
+                          r"|for the (?:scottish|welsh) government|northern ireland executive|independent of government)\b")

@@ -13,10 +13,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import __version__
-from .align import METHOD as ALIGN_METHOD, align
+from .align import METHOD as ALIGN_METHOD, align, settings_key as align_settings_key
 from .modelstore import model_id as shipped_model_id
-from .rerank import MODEL_NAME as RERANKER
-from .status import MODEL_NAME as STATUS_MODEL, model_dir as status_model_dir
+from .align.rerank import MODEL_NAME as RERANKER
+from .align.status_model import MODEL_NAME as STATUS_MODEL, model_dir as status_model_dir
 from .batch import Cache, digest, extract_settings, run_units, segment_or_fail, source_hash
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
@@ -248,9 +248,9 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     keys["index"] = digest([keys["vectors"], source_hash(["index.py", "lexical.py"])])
     # Everything alignment and its exports read besides the vectors: code and both trained models.
     models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL, status_model_dir())}
-    keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD,
-                            source_hash(["align.py", "pairing.py", "structure.py", "rerank.py", "status.py", "export.py",
-                                         "report.py"])])
+    # The stage packages are hashed whole, so no file list needs keeping; the settings are hashed by value.
+    keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD, align_settings_key(),
+                            source_hash(["align", "export", "vocab.py", "cues.py", "records.py"])])
     redo = {k: state.get(k) != v or not all((out_dir / f).exists() for f in STAGE_FILES[k]) for k, v in keys.items()}
     if redo["outputs"]:
         write_jsonl(out_dir / DOCUMENTS, docs)

@@ -246,6 +246,86 @@ class Alignment(_Record):
         return kw
 
 
+ROLES = ("report", "response", "briefing", "other")
+
+
+@dataclass(frozen=True)
+class Role(_Record):
+    """What a document is to alignment, decided before anything is paired, with the evidence for it.
+
+    ``role`` is one of :data:`ROLES`: a report makes recommendations, a
+    response answers them (its copies of them are anchors, never rows), a
+    briefing reports both sides, and anything else is ``other``.
+    """
+
+    doc_id: str
+    role: str
+    why: tuple[str, ...] = ()
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["why"] = tuple(kw.get("why", ()))
+        return kw
+
+
+@dataclass(frozen=True)
+class Pairing(_Record):
+    """Which documents answer each document's recommendations, and why, with every document's role.
+
+    ``partners[d]`` are the documents whose passages may answer d's
+    recommendations; ``why[d][j]`` says why j is one; ``answerers[d]`` are
+    those that answer d by structure (reprints, numbers, a response to it).
+    A response that answers a report of the run has no entry of its own.
+    """
+
+    partners: dict[str, tuple[str, ...]]
+    why: dict[str, dict[str, str]]
+    answerers: dict[str, tuple[str, ...]]
+    roles: dict[str, Role]
+
+
+@dataclass(frozen=True)
+class Recommendation(_Record):
+    """One canonical recommendation: the segment that stands for it, its span (with the list items that
+    finish its lead-in) and the other places it is printed (``copies``: summaries, closing lists,
+    a response's reprints).  ``doc.text[start:end] == text``."""
+
+    rec_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    segments: tuple[str, ...] = ()
+    copies: tuple[dict[str, Any], ...] = ()
+
+    @staticmethod
+    def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
+        kw["segments"] = tuple(kw.get("segments", ()))
+        kw["copies"] = tuple(kw.get("copies", ()))
+        return kw
+
+
+@dataclass(frozen=True)
+class Match(_Record):
+    """Which passages answer one recommendation, and how that was found.
+
+    ``method`` is ``explicit`` (structure: its label, reprint or block),
+    ``retrieval`` (the reranker, where a document has no blocks), ``none``
+    (nothing reached the reranker's threshold) or ``unpaired`` (no document
+    in the run answers its report).  ``passages`` are segment ids, best first,
+    with the reranker's ``probabilities``; ``block`` the answer block.
+    """
+
+    rec_id: str
+    method: str
+    passages: tuple[str, ...] = ()
+    probabilities: tuple[float, ...] = ()
+    coverage: tuple[float, ...] = ()
+    block: AnswerBlock | None = None
+    score: float = 0.0
+    candidates: tuple[dict[str, Any], ...] = ()
+
+
 @dataclass(frozen=True)
 class FailedFile(_Record):
     """A file the pipeline could not process, and why (one line)."""

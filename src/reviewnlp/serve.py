@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from .embed import Embedder
-from .export import alignment_rows
+from .export.rows import alignment_rows
 from .records import STATUSES, Alignment, read_jsonl
 from .errors import ReviewNLPError
 from .search import MODES, Searcher

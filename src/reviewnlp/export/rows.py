@@ -1,12 +1,10 @@
-"""Export stage: alignment tables as JSONL (the evaluation contract), CSV, Excel and an HTML report."""
+"""Alignments flattened into table rows, shared by every reader-facing export (CSV, Excel, HTML, the web page)."""
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Sequence
 
-from .records import Alignment, Document, atomic_write_text, write_jsonl
+from ..records import Alignment, Document
 
 CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "rec_source", "status",
                "status_confidence", "confidence", "cue", "match", "response_text", "response_document",
@@ -46,36 +44,3 @@ def neutralise_formula(value):
     if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
-
-
-def write_csv(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
-    """Write the alignment table as UTF-8 CSV (with BOM, so Excel reads the £ signs).
-
-    Text that would start a formula is prefixed with ``'`` (document text is data, never a formula);
-    ``alignments.jsonl`` keeps the exact text.
-    """
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: neutralise_formula(v) for k, v in row.items()} for row in alignment_rows(alignments, docs))
-    atomic_write_text(path, "\ufeff" + buf.getvalue())
-
-
-EXPORTS = ("alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html")
-
-
-def write_alignments(out_dir: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> dict:
-    """Write the alignment table in every export format into ``out_dir``; return their paths."""
-    out_dir = Path(out_dir)
-    write_jsonl(out_dir / "alignments.jsonl", alignments)
-    write_tables(out_dir, alignments, docs)
-    return {name.split(".")[-1]: str(out_dir / name) for name in EXPORTS}
-
-
-def write_tables(out_dir: Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
-    """Write the reader-facing tables (CSV, Excel, HTML report) from an alignment list."""
-    from .report import write_html, write_xlsx
-
-    write_csv(out_dir / "alignments.csv", alignments, docs)
-    write_xlsx(out_dir / "alignments.xlsx", alignments, docs)
-    write_html(out_dir / "report.html", alignments, docs)

@@ -12,8 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Sequence
 
-from .export import alignment_rows
-from .records import STATUSES, Alignment, Document, atomic_write_bytes, atomic_write_text
+from ..records import STATUSES, Alignment, Document, atomic_write_bytes, atomic_write_text
+from .rows import alignment_rows
 
 STATUS_COLOURS = {"accepted": "C6EFCE", "partial": "FFEB9C", "deferred": "DDEBF7", "rejected": "FFC7CE",
                   "gap": "E7E6E6"}

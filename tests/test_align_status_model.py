@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from reviewnlp.errors import ReviewNLPError
-from reviewnlp.status import (CLASSES, HAND_FEATURES, AcceptableSet, StatusInput, asks, column_blocks, ece,
-                              evidence_index, family_features, hand_features, load, platt, select, status_features,
-                              verdict_class)
+from reviewnlp.align.status_model import (CLASSES, HAND_FEATURES, AcceptableSet, StatusInput, asks, column_blocks,
+                                          ece, family_features, hand_features, load, platt, select, status_features)
+from reviewnlp.vocab import verdict_class
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,12 +91,14 @@ def test_shipped_model_reads_a_clear_rejection_and_a_clear_acceptance():
     assert 0 < rej.confidence < 1 and acc.proba["accepted"] > acc.proba["rejected"]
 
 
-def test_evidence_is_the_verdict_when_it_says_the_same_else_a_passage_with_that_cue():
-    x = _x("Appoint an adviser.", ["The government accepts this recommendation.", "We will consider the budget."],
+def test_evidence_is_the_deciding_passage_a_printed_verdict_first():
+    x = _x("Appoint an adviser.", ["We will consider the budget.", "The government accepts this recommendation."],
            "The government accepts this recommendation.")
-    assert evidence_index(x, "accepted") == (0, "The government accepts this recommendation.")
-    i, cue = evidence_index(x, "deferred")
-    assert i == 1 and cue and "consider" in cue
+    d = load().decide(x)
+    assert d.evidence == 1
+    # The decide stage's choice, when given, is the one the model cites and reads.
+    given = StatusInput(x.rec_text, x.rec_vec, x.passages, x.vecs, x.verdict, deciding=0)
+    assert load().decide(given).evidence == 0 and load().decide(given).cue and "consider" in load().decide(given).cue
 
 
 def test_platt_is_monotone_and_bounded():

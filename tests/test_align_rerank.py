@@ -4,7 +4,7 @@ import pytest
 
 from reviewnlp.errors import ReviewNLPError
 from reviewnlp.records import Segment
-from reviewnlp.rerank import FEATURES, gap_threshold, load, numbers, pair_features, pool_text
+from reviewnlp.align.rerank import FEATURES, gap_threshold, load, numbers, pair_features, pool_text
 
 
 def _seg(i, text, kind="commitment", section="Kinship care", doc="d"):

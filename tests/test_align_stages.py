@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 
 from reviewnlp.align import align
-from reviewnlp.structure import CONTENTS_LINE_RE
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.segment import segment_document
-from reviewnlp.structure import contiguous_runs, decision_scores, decisiveness, is_verdict
 
 from conftest import SHARED_EVAL
 
@@ -126,32 +124,6 @@ def test_a_list_items_later_sentences_fold_into_the_numbered_recommendation(fake
     assert sum("pandemic response exercise" in t for t in texts) == 1
 
 
-def test_list_continuations_fold_into_the_numbered_item_above_only_inside_a_recommendations_list():
-    from reviewnlp.pairing import list_continuations
-    from reviewnlp.records import Segment
-
-    text = ("Chapter 2\nThe UK government should act.\nIt should also report.\n"
-            "List of recommendations\nThe UK government should hold an exercise.\nThis should be done in a year.")
-    b = DocumentBuilder()
-    for line, heading in [("Chapter 2", 1), ("The UK government should act.", None), ("It should also report.", None),
-                          ("List of recommendations", 1), ("The UK government should hold an exercise.", None),
-                          ("This should be done in a year.", None)]:
-        b.add(line, page=1, heading=heading)
-    doc = b.build("r", "r.txt", "t")
-    assert doc.text == text
-
-    def seg(n, phrase, label=None):
-        start = text.index(phrase)
-        return Segment(f"r:s{n}", "r", start, start + len(phrase), phrase, 1, doc.section_at(start),
-                       kind="recommendation", label=label)
-
-    segs = [seg(0, "The UK government should act.", "Recommendation 1"), seg(1, "It should also report."),
-            seg(2, "The UK government should hold an exercise.", "Recommendation 2"),
-            seg(3, "This should be done in a year.")]
-    # Outside the list the second sentence stays a recommendation of its own; inside, it finishes item 2.
-    assert list_continuations(segs, {"r": doc}) == {"r:s3": "r:s2"}
-
-
 def test_an_unnumbered_lead_in_is_not_a_row_but_a_numbered_parent_is(fake_embedder):
     report = REPORT[:2] + [
         ("Accordingly, I recommend that:", None),
@@ -161,62 +133,6 @@ def test_an_unnumbered_lead_in_is_not_a_row_but_a_numbered_parent_is(fake_embedd
     rows, _ = _align(fake_embedder, _doc(report, "report", "Report of the inquiry", "inquiry_report.pdf"))
     assert [a.label for a in rows] == ["a", "b"]
     assert not any(a.recommendation_text.endswith(":") for a in rows)
-
-
-@pytest.mark.parametrize("line", [
-    "Preventing future harm to patients: achieving a safety culture 41-42",
-    "Giving effect to Recommendations of this Inquiry 67",
-])
-def test_contents_entries_without_leaders_are_pointers(line):
-    assert CONTENTS_LINE_RE.match(line)
-
-
-@pytest.mark.parametrize("line", [
-    "The UK government should hold an exercise at least every 3 years.",
-    "Ministers should publish the strategy within 12 months.",
-])
-def test_sentences_ending_in_a_number_are_not_contents_entries(line):
-    assert not CONTENTS_LINE_RE.match(line)
-
-
-@pytest.mark.parametrize("text", [
-    "This recommendation is accepted in full by the UK Government and the Scottish Government.",
-    "Recommendation accepted.",
-    "Accepted in principle.",
-    "The Government accepts this recommendation.",
-    "Recommendations 12) a-c) are accepted in full by the UK Government.",
-    "4c is accepted in principle.",
-])
-def test_verdict_lines(text):
-    assert is_verdict(text)
-
-
-@pytest.mark.parametrize("text", [
-    "The government agrees that clear governance is needed.",
-    "Whether this recommendation is accepted or rejected depends on funding.",
-    "It is accepted that the system failed.",
-    "2023 is accepted as the year the scheme opened.",
-])
-def test_opinions_are_not_verdicts(text):
-    assert not is_verdict(text)
-
-
-def test_commitments_refusals_and_deferrals_decide_more_than_warm_words():
-    warm = decisiveness("The government agrees with the Inquiry's insights, and they align with our own reflections.")
-    for text in ("We will retain the Lead Government Department model.",
-                 "The Government does not intend to set targets at this time.",
-                 "We will consider how the work of experts could be called upon."):
-        assert decisiveness(text) > warm
-
-
-def test_decision_scores_prefer_the_sentence_about_the_ask_among_equal_commitments():
-    texts = ["We will publish a strategy on violence.", "We will publish the media protocol in autumn."]
-    scores = decision_scores(texts, lexical=np.array([0.0, 0.8]), dense=np.array([0.2, 0.6]))
-    assert int(np.argmax(scores)) == 1
-
-
-def test_contiguous_runs_split_where_neighbours_are_far_apart():
-    assert contiguous_runs([40, 3, 5, 4, 12], gap=6) == [[3, 4, 5], [12], [40]]
 
 
 def test_records_round_trip_the_answer_block(fake_embedder):
@@ -248,38 +164,6 @@ def test_home_affairs_pair_end_to_end(tmp_path, real_embedder):
     assert res["response_accuracy"] >= 0.6
     manifest = json.loads((out / "run.json").read_text())
     assert any(p["why"].startswith("reprints") for v in manifest["pairing"].values() for p in v["partners"])
-
-
-@pytest.mark.parametrize("text,cut", [
-    ("F. include an assessment in the short, medium and long term of the potential impact;", True),
-    ("(c) ensure that the reports are published", True),
-    ("measure the effectiveness of a range of public health measures; and", True),
-    ("F. The government will publish the assessment in 2025.", False),
-    ("The government agrees.", False),
-])
-def test_list_fragments_of_a_reprint_are_not_answers(text, cut):
-    from reviewnlp.structure import is_fragment as _fragment
-
-    assert _fragment(text) is cut
-
-
-def test_an_unnumbered_ask_discussing_a_numbered_recommendation_folds_into_it():
-    from reviewnlp.pairing import informal_restatements
-    from reviewnlp.records import Segment
-
-    def seg(n, label, vec):
-        return Segment(f"r:s{n}", "r", n * 10, n * 10 + 5, "x" * 5, 1, "s", kind="recommendation", label=label), vec
-
-    e = np.eye(5, dtype=np.float32)
-    near = (0.8 * e[3] + 0.6 * e[4]).astype(np.float32)  # cosine 0.8 to numbered recommendation 3
-    items = [seg(0, "Recommendation 1", e[0]), seg(1, "Recommendation 2", e[1]), seg(2, "Recommendation 3", e[3]),
-             seg(3, "6", near), seg(4, None, e[2])]
-    recs = [s for s, _ in items]
-    vectors = np.stack([v for _, v in items])
-    row_of = {s.seg_id: i for i, s in enumerate(recs)}
-    assert informal_restatements(recs, {}, vectors, row_of) == {"r:s3": "r:s2"}
-    # With fewer than three numbered recommendations the report does not number them: nothing folds.
-    assert informal_restatements(recs[1:], {}, vectors, row_of) == {}
 
 
 def test_a_committee_summary_chapter_printed_as_a_plain_line_holds_its_numbered_asks():
@@ -337,7 +221,7 @@ def test_bundled_pairs_keep_one_row_per_recommendation_and_answer_from_blocks(tm
     """The failure classes on the real documents: contents entries, a list item's later sentences, the
     response's reprints and contents made rows; the warm opening chosen over the sentence that decides."""
     from conftest import CORPUS
-    from reviewnlp.structure import CONTENTS_LINE_RE, CONTENTS_RE
+    from reviewnlp.align.blocks import CONTENTS_LINE_RE, CONTENTS_RE
     from reviewnlp.pipeline import run
     from reviewnlp.records import Alignment, read_jsonl
 
@@ -349,7 +233,7 @@ def test_bundled_pairs_keep_one_row_per_recommendation_and_answer_from_blocks(tm
     assert not any(CONTENTS_RE.search(a.recommendation_text) or CONTENTS_LINE_RE.match(a.recommendation_text)
                    for a in rows)
     assert not any(a.recommendation_text.startswith("This should be put in place") for a in rows)
-    from reviewnlp.pairing import label_key
+    from reviewnlp.vocab import label_key
 
     numbered = [a for a in rows if label_key(a.label)]
     answered = [a for a in numbered if a.match == "explicit" and a.response_block]
@@ -396,14 +280,66 @@ def test_a_numbered_lead_in_and_its_items_are_one_row_spanning_both(fake_embedde
     assert len(rows) == 2 and row.rec_copies == ()
 
 
-def test_the_copy_a_response_answers_becomes_the_canonical_one():
-    from reviewnlp.pairing import prefer_answered
 
-    doc_of = {"r:body": "r", "r:summary": "r", "r:item": "r", "resp:reprint": "resp"}
-    quotes = {"r:summary": "r:body", "r:item": "r:body", "resp:reprint": "r:body"}
-    # The response answers the summary copy: it becomes the original and everything follows it.
-    assert prefer_answered(quotes, {"r:summary"}, doc_of) == {
-        "r:body": "r:summary", "r:item": "r:summary", "resp:reprint": "r:summary"}
-    # When the first copy is itself answered, or nothing is, nothing moves.
-    assert prefer_answered(quotes, {"r:body", "r:summary"}, doc_of) == quotes
-    assert prefer_answered(quotes, set(), doc_of) == quotes
+
+def test_a_response_printing_more_recommendations_than_its_report_is_still_the_response(fake_embedder):
+    """dhsc: two GOV.UK prints with the same "Updated" date; the response reprints every recommendation and
+    adds asks of its own, so by counts it looked like the report and each was paired as answering the other."""
+    extra = [("The department should also publish the data every quarter.", None)]
+    response = RESPONSE[:5] + extra + RESPONSE[5:]
+    report = _doc(REPORT, "report", "Rapid review into civil emergencies: final report", "review_govuk_print.pdf")
+    resp = _doc(response, "resp", "Government response to the rapid review", "review_govt_response_govuk_print.pdf")
+    report, resp = (type(report)(**{**report.to_dict(), "date": "2024-03-21", "pages": report.pages,
+                                    "sections": report.sections}) for report in (report, resp))
+    rows, pairing = _align(fake_embedder, report, resp)
+    assert pairing["report"]["role"] == "report" and pairing["resp"]["role"] == "response"
+    assert {a.rec_doc_id for a in rows} == {"report"} and len(rows) == 3
+    assert [a.match for a in rows[:2]] == ["explicit", "explicit"]
+
+
+def test_a_response_reprinting_whole_paragraphs_finds_the_reports_plain_paragraphs(fake_embedder):
+    """space_economy: the report prints its asks as plain summary paragraphs the segmenter does not mark; the
+    response reprints each as one "Recommendation N" paragraph holding several of the report's sentences."""
+    report = _doc([("The space economy: act now", 1),
+                   ("Summary of conclusions", 1),
+                   ("The Government has recognised space as critical national infrastructure and ought to prioritise "
+                    "funding for space accordingly. It should also publish its space budget every spring.", None),
+                   ("Grant funding calls from the agency ought to be streamlined and occur at a known time each "
+                    "year. Firms told us that the uncertainty of calls held back their plans.", None)],
+                  "report", "The space economy: act now", "space_report.pdf")
+    response = _doc([("Government of the United Kingdom", 1),
+                     ("Recommendation 1: The Government has recognised space as critical national infrastructure "
+                      "and ought to prioritise funding for space accordingly. It should also publish its space budget "
+                      "every spring.", None),
+                     ("The Government increased the core civil space budget by 8% this year.", None),
+                     ("Recommendation 2: Grant funding calls from the agency ought to be streamlined and occur at a "
+                      "known time each year. Firms told us that the uncertainty of calls held back their plans.", None),
+                     ("We will publish a timetable of grant funding calls every April.", None)],
+                    "resp", "Government of the United Kingdom", "space_govt_response.pdf")
+    rows, pairing = _align(fake_embedder, report, response)
+    assert pairing["resp"]["role"] == "response"
+    assert [a.rec_doc_id for a in rows] == ["report", "report"]
+    first, second = rows
+    assert first.recommendation_text.startswith("The Government has recognised space")
+    assert first.recommendation_text.endswith("every spring.")  # the asks of the paragraph the response reprints
+    # The reprinted discussion around an ask ("Firms told us ...") is not an ask of its own.
+    assert second.recommendation_text.endswith("known time each year.")
+    assert report.text[first.rec_start:first.rec_end] == first.recommendation_text
+    assert second.match == "explicit" and second.response_text.startswith("We will publish a timetable")
+
+
+def test_a_response_alone_answers_the_recommendations_it_quotes(fake_embedder):
+    """aus_pacific_women: an Australian Government response with no report beside it."""
+    response = _doc([("Australian Government response to the Joint Standing Committee report", 1),
+                     ("Recommendation 1", None),
+                     ("The Committee recommends that the Australian Government extend the program for ten years.", None),
+                     ("The Australian Government supports this recommendation and will extend the program.", None),
+                     ("Recommendation 2", None),
+                     ("The Committee recommends that the Australian Government publish annual progress reports.", None),
+                     ("The Australian Government notes this recommendation and will consider annual reporting.", None)],
+                    "aus", "Australian Government response to the Joint Standing Committee report", "aus_response.txt")
+    rows, pairing = _align(fake_embedder, response)
+    assert pairing["aus"]["role"] == "response"
+    assert [a.label for a in rows] == ["Recommendation 1", "Recommendation 2"]
+    assert all(a.match == "explicit" and a.response_doc_id == "aus" for a in rows)
+    assert rows[0].response_text.startswith("The Australian Government supports this recommendation")

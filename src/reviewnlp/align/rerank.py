@@ -24,10 +24,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .cues import GOV_VOICE_RE, money_amounts, stance_of
-from .errors import ReviewNLPError
-from .modelstore import MODEL_DIR, load_blob, save_blob
-from .records import Segment
+from ..cues import GOV_VOICE_RE, money_amounts, stance_of
+from ..errors import ReviewNLPError
+from ..modelstore import MODEL_DIR, load_blob, save_blob
+from ..records import Segment
 
 MODEL_NAME = "reranker"
 FEATURES = ("dense", "dense_margin", "dense_rank", "lexical", "lexical_rev", "bigram", "numbers_shared",

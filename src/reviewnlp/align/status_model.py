@@ -1,4 +1,4 @@
-"""Status stage: (recommendation, answer block, printed verdict) -> accepted / partial / deferred / rejected.
+"""The learned status model: (recommendation, answer block, printed verdict) -> accepted / partial / deferred / rejected.
 
 A trained classifier reads the whole answer, not one sentence.  Its features
 (:func:`status_features`) are the cue rules' readings of every passage
@@ -23,38 +23,16 @@ from typing import Sequence
 
 import numpy as np
 
-from .cues import count_short, money_short, stance_of
-from .modelstore import MODEL_DIR, load_blob, save_blob
-from .structure import DONE_RE, FUTURE_RE, WARM_RE, decision_scores, is_verdict
+from ..cues import (ALREADY_RE, CONSIDER_RE, DONE_RE, ELSEWHERE_RE, FUTURE_RE, HEDGE_RE, NEG_RE, PILOT_RE,
+                    PRINCIPLE_RE, TIMETABLE_RE, WARM_RE, count_short, money_short, stance_of)
+from ..modelstore import MODEL_DIR, load_blob, save_blob
+from ..vocab import VERDICT_NAMES, is_verdict, stems as content, verdict_class
+from .decide import deciding_passage
 
 MODEL_NAME = "status"
 CLASSES = ("accepted", "partial", "deferred", "rejected")
-
-# The printed verdict's own words, checked in this order ("not accepted" before "accepted").
-VERDICT_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("not", re.compile(r"(?i)\b(?:not accepted|rejects?|rejected|does not accept|not agreed|do not accept|declines?)\b")),
-    ("part", re.compile(r"(?i)\b(?:in part|partly|partially)\b")),
-    ("principle", re.compile(r"(?i)\bin principle\b")),
-    ("noted", re.compile(r"(?i)\bnoted?\b")),
-    ("full", re.compile(r"(?i)\b(?:accept(?:s|ed)?|agree(?:s|d)?|implemented)\b")),
-)
-VERDICT_NAMES = ("full", "principle", "part", "not", "noted")
-HEDGE_RE = re.compile(r"(?i)\b(?:could|may|might|would|where (?:possible|appropriate)|if (?:appropriate|necessary))\b")
-NEG_RE = re.compile(r"(?i)\b(?:not|no plans?|never|cannot|won[’']t|neither)\b")
-CONSIDER_RE = re.compile(r"(?i)\b(?:consider\w*|explor\w+|consult\w*|review\w*|assess\w*|scop\w+|look(?:ing)? (?:at|into)"
-                         r"|in due course|keep \w* ?under review|examin\w+|evaluat\w+|options?)\b")
-ALREADY_RE = re.compile(r"(?i)\b(?:already|existing|currently|continues? to|continue to|remains?|in place)\b")
-PRINCIPLE_RE = re.compile(r"(?i)\bin principle\b")
-PILOT_RE = re.compile(r"(?i)\b(?:pilot\w*|pathfinder\w*|trial\w*|test(?:s|ed|ing)?|early adopters?|phased?|first phase)\b")
-TIMETABLE_RE = re.compile(r"(?i)\b(?:by|in|from|before|later (?:this|next)|early|end of|summer|spring|autumn|winter)"
-                          r"\s+(?:20\d\d|this year|next year|the year)\b|\bwhen parliamentary time allows\b")
-ELSEWHERE_RE = re.compile(r"(?i)\b(?:not (?:for|a matter for) (?:the )?(?:uk )?government|matter for the|devolved"
-                          r"|for the (?:scottish|welsh) government|northern ireland executive|independent of government)\b")
+# Where a recommendation splits into its asks: sentences, list items, lettered parts.
 ASK_SPLIT_RE = re.compile(r"(?:(?<=[.;:])\s+|\s+(?=\(?(?:[a-h]|i{1,3}|iv|vi{0,3}|ix|x)\)\s)|\s*[•●▪◦]\s*|\n+)")
-STOP = frozenset("""a about after all also an and any are as at be been being both but by can could do does each for
-from had has have how if in into is it its may more most must need needs no not of on or other ought our should so
-some such than that the their them then there these they this those through to under up was we were what when
-where which while who will with would government recommend recommends recommended recommendation ensure""".split())
 
 
 @dataclass(frozen=True)
@@ -67,6 +45,8 @@ class StatusInput:
     passages: tuple[str, ...]
     vecs: np.ndarray
     verdict: str | None = None
+    # The passage the decide stage chose (None: the features choose it with the same function).
+    deciding: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,22 +59,6 @@ class StatusDecision:
     evidence: int | None = None
     cue: str | None = None
     rule: str = "model"
-
-
-def verdict_class(text: str | None) -> str | None:
-    """The class of a printed verdict line: full, principle, part, not or noted (None without one)."""
-    if not text:
-        return None
-    for name, rx in VERDICT_CLASSES:
-        if rx.search(text):
-            return name
-    return None
-
-
-def content(text: str) -> set[str]:
-    """Content words, crudely stemmed so "publishes" meets "publish"."""
-    words = re.findall(r"[a-z][a-z'’-]+", text.lower())
-    return {re.sub(r"(?:ing|ed|es|s)$", "", w) for w in words if w not in STOP and len(w) > 3}
 
 
 def asks(rec_text: str) -> list[str]:
@@ -121,13 +85,10 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def deciding_index(x: StatusInput) -> int | None:
-    """The passage the decision-score rules would cite (see :func:`reviewnlp.structure.decision_scores`)."""
-    if not x.passages:
-        return None
-    rc = content(x.rec_text)
-    lex = np.array([len(rc & content(p)) / max(len(rc), 1) for p in x.passages], dtype=np.float32)
-    dense = x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(len(x.passages), np.float32)
-    return int(np.argmax(decision_scores(list(x.passages), lex, dense)))
+    """The passage that decides this answer: the decide stage's choice, else :func:`.decide.deciding_passage`."""
+    if x.deciding is not None:
+        return x.deciding
+    return deciding_passage(x.rec_text, x.rec_vec, list(x.passages), x.vecs)
 
 
 HAND_FEATURES = (
@@ -264,28 +225,6 @@ def status_features(x: StatusInput) -> np.ndarray:
     return family_features(x, ("hand", "emb", "ngram"))
 
 
-def evidence_index(x: StatusInput, status: str) -> tuple[int | None, str | None]:
-    """The passage that decides ``status`` and its cue: the printed verdict when it says the same,
-    else the highest-scoring passage whose cue reads as ``status``, else the decision-score pick."""
-    if not x.passages:
-        return None, None
-    vc = verdict_class(x.verdict) if x.verdict else None
-    same = {"accepted": ("full",), "partial": ("principle", "part"), "rejected": ("not",), "deferred": ("noted",)}
-    for i, p in enumerate(x.passages):
-        if is_verdict(p) and (verdict_class(p) or vc) in same[status]:
-            return i, p.strip()
-    scores = decision_scores(list(x.passages), np.zeros(len(x.passages), np.float32),
-                             x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(len(x.passages), np.float32))
-    hits = [(float(scores[i]), i, st.cue) for i, p in enumerate(x.passages)
-            if (st := stance_of(p)) and st.label == status]
-    if hits:
-        _, i, cue = max(hits)
-        return i, cue
-    d = deciding_index(x)
-    st = stance_of(x.passages[d]) if d is not None else None
-    return d, st.cue if st else None
-
-
 def new_model(c: float = 0.5, kind: str = "lr"):
     """Unfitted: standardised features into a multinomial logistic regression with balanced classes
     (``kind="lr"``), or shallow gradient-boosted trees (``kind="gbt"``, ``c`` its learning rate)."""
@@ -366,9 +305,11 @@ class StatusClassifier:
         """Status of one answer, the calibrated probability that it is right, and the passage that decides it."""
         p = self.scores(self.row(x)[None, :])[0]
         k = int(np.argmax(p))
-        idx, cue = evidence_index(x, CLASSES[k])
+        idx = deciding_index(x)
+        st = stance_of(x.passages[idx]) if idx is not None else None
         conf = float(platt(np.array([p[k]]), self.calibration)[0])
-        return StatusDecision(CLASSES[k], round(conf, 3), {c: round(float(v), 4) for c, v in zip(CLASSES, p)}, idx, cue)
+        return StatusDecision(CLASSES[k], round(conf, 3), {c: round(float(v), 4) for c, v in zip(CLASSES, p)}, idx,
+                              st.cue if st else None)
 
 
 def save(blob: dict, card: dict, model_dir: Path = MODEL_DIR) -> str:

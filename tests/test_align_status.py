@@ -1,0 +1,43 @@
+"""status: the only owner of the status; the rules baseline and the learned model behind one interface."""
+import numpy as np
+
+from reviewnlp.align.status import GAP, RulesBaseline, decide_status
+from reviewnlp.align.status_model import StatusInput
+from reviewnlp.records import Match
+
+
+def _x(rec, *passages):
+    n = len(passages)
+    return StatusInput(rec, np.ones(4, np.float32), tuple(passages), np.ones((n, 4), np.float32))
+
+
+def test_rules_read_money_below_the_ask_as_partial_and_fall_back_on_the_other_passages():
+    rules = RulesBaseline()
+    rec = "The Government should invest £2.6 billion over four years."
+    assert rules.decide(_x(rec, "The Government will invest £200 million over two years.")).status == "partial"
+    d = rules.decide(_x(rec, "This covers the largest providers of the services concerned.",
+                        "The Government will consult on this in autumn."))
+    assert (d.status, d.cue) == ("deferred", "consult on")
+
+
+def test_rules_read_a_clear_rejection_and_a_pilot_elsewhere_in_the_answer():
+    rules = RulesBaseline()
+    assert rules.decide(_x("Fund X.", "The Government does not intend to fund X.")).status == "rejected"
+    d = rules.decide(_x("Set up regional hubs in every area.", "We will set up regional hubs.",
+                        "These will first be tested in three pilot areas."))
+    assert d.status == "partial"
+
+
+class _Always:
+    model_id = "always-accepted"
+
+    def decide(self, x):
+        return RulesBaseline().decide(x).__class__("accepted", 0.9, evidence=0)
+
+
+def test_nothing_answering_is_a_gap_whatever_the_model_says():
+    for method in ("none", "unpaired"):
+        status, rules = decide_status(Match("r", method), None, _Always())
+        assert status.status == GAP and rules is None
+    status, rules = decide_status(Match("r", "explicit"), _x("Fund X.", "We will fund X in full."), _Always())
+    assert status.status == "accepted" and rules.status == "accepted"
