@@ -286,3 +286,23 @@ def test_scan_names_every_skipped_entry_with_its_reason(tmp_path):
                        (str(tmp_path / "sock.txt"), "a socket, not a regular file"),
                        (str(tmp_path / "sub" / "up"), "symlink to a folder, not followed"),
                        (str(tmp_path / "zero.txt"), "symlink to a character device, not followed")]
+
+
+def test_a_hard_wrapped_response_opens_a_paragraph_at_each_lead_verdict_and_lettered_part(tmp_path):
+    """aus_robodebt: a text response with no blank lines, where "Recommendation 11.2:" ran on from the answer
+    before it and "The Government accepts this recommendation." ran on from the last list item."""
+    from reviewnlp.extract import extract
+
+    p = tmp_path / "response.txt"
+    p.write_text("Services Australia will produce clear documentation for exclusion criteria.\n"
+                 "Recommendation 11.2: Identification of circumstances\n"
+                 "Services Australia should ensure that its processes extend to every recipient:\n"
+                 "• avoiding language which reinforces stigma\n"
+                 "• explaining processes in plain\nlanguage.\n"
+                 "The Government accepts this recommendation.\n"
+                 "7b. This should include data about funding.\n", encoding="utf-8")
+    paras = extract(p).text.split("\n")
+    assert paras[1].startswith("Recommendation 11.2: Identification of circumstances Services Australia")
+    assert paras[3] == "• explaining processes in plain language."
+    assert paras[4] == "The Government accepts this recommendation."
+    assert paras[5].startswith("7b. This should include")

@@ -45,3 +45,17 @@ def test_verdict_class_reads_not_accepted_before_accepted():
     assert verdict_class("Accepted in principle.") == "principle"
     assert verdict_class("This recommendation is accepted in full.") == "full"
     assert verdict_class(None) is None
+
+
+@pytest.mark.parametrize("text,cls", [
+    ("The Australian Government supports this recommendation.", "full"),
+    ("The Government accepts in principle this recommendation.", "principle"),
+    ("The Government accepts this recommendation in principle.", "principle"),
+    ("Supported in principle.", "principle"),
+    ("Agreed in-principle", "principle"),
+    ("The Government notes this recommendation.", "noted"),
+    ("Not supported.", "not"),
+    ("Partially supported.", "part"),
+])
+def test_other_governments_verdict_words(text, cls):
+    assert is_verdict(text) and verdict_class(text) == cls

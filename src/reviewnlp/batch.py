@@ -66,7 +66,7 @@ def extract_settings() -> dict:
     """What extraction output depends on besides the file's bytes."""
     from .extract.ocr import ocr_available
 
-    return {"reviewnlp": __version__, "code": source_hash(["extract", "records.py"]),
+    return {"reviewnlp": __version__, "code": source_hash(["extract", "records.py", "vocab.py"]),
             "pypdfium2": _version("pypdfium2"), "ocr": ocr_available()}
 
 

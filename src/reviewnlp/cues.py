@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+from .vocab import IN_PRINCIPLE
+
 # Who is speaking.  A government actor followed (within a few words) by a verb of
 # commitment or position marks the government's voice.
 GOV_ACTOR = (r"(?:the\s+)?(?:uk\s+|hm\s+|welsh\s+|scottish\s+)?government(?:'s|’s)?|\bwe\b|ministers?|the\s+minister"
@@ -67,7 +69,8 @@ STANCE_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("partial", re.compile(
         r"\b(?:pathfinders?|pilot(?:s|ed|ing)?|(?<!criminal )(?<!court )(?<!fair )trial(?:s|led|ling)?(?! proceedings)"
         r"|(?<!should )(?<!must )test(?:s|ed|ing)?(?: the use of)?|early adopters?"
-        r"|in part|partially|partly|(?:accept|agree)(?:s|d|ed)?(?: (?:this|the|these|all|that)(?: \w+){0,2})? in principle|up to \d+ (?:local )?areas"
+        r"|in part|partially|partly|(?:accept|agree)(?:s|d|ed)?(?: (?:this|the|these|all|that)(?: \w+){0,2})? "
+        rf"{IN_PRINCIPLE}|up to \d+ (?:local )?areas"
         r"|initial|some areas|selected areas|phased|(?:building|working|moving) towards|as a first step|first phase)\b",
         re.I)),
     ("deferred", re.compile(
@@ -300,7 +303,7 @@ NEG_RE = re.compile(r"(?i)\b(?:not|no plans?|never|cannot|won[’']t|neither)\b"
 CONSIDER_RE = re.compile(r"(?i)\b(?:consider\w*|explor\w+|consult\w*|review\w*|assess\w*|scop\w+|look(?:ing)? (?:at|into)"
                          r"|in due course|keep \w* ?under review|examin\w+|evaluat\w+|options?)\b")
 ALREADY_RE = re.compile(r"(?i)\b(?:already|existing|currently|continues? to|continue to|remains?|in place)\b")
-PRINCIPLE_RE = re.compile(r"(?i)\bin principle\b")
+PRINCIPLE_RE = re.compile(rf"(?i)\b{IN_PRINCIPLE}\b")
 PILOT_RE = re.compile(r"(?i)\b(?:pilot\w*|pathfinder\w*|trial\w*|test(?:s|ed|ing)?|early adopters?|phased?|first phase)\b")
 TIMETABLE_RE = re.compile(r"(?i)\b(?:by|in|from|before|later (?:this|next)|early|end of|summer|spring|autumn|winter)"
                           r"\s+(?:20\d\d|this year|next year|the year)\b|\bwhen parliamentary time allows\b")

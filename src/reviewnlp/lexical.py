@@ -21,10 +21,10 @@ from typing import Sequence
 import numpy as np
 
 from .records import atomic_write_bytes
+from .vocab import QUERY_STOPWORDS
 
 TOKEN_RE = re.compile(r"[a-z0-9£]+")
-STOP = frozenset("a an the of to in on for and or by with is are was were be been what which who did do does "
-                 "about any anyone say said".split())
+STOP = QUERY_STOPWORDS
 FORMAT = 1
 FILE = "bm25.npz"  # in the run folder, written by the index stage
 

@@ -90,21 +90,25 @@ VERDICT_LINE_RE = re.compile(
     r"|recommendations?\s*(?:\d{1,3}[a-z]?\s*)?(?:is\s+)?(?:accepted|rejected|agreed|noted|not accepted)\b"
     r"|(?:recommendations?\s*)?\(?\d{1,3}(?!\d)[0-9a-z()\s,–-]{0,16}?\s(?:is|are)\s+(?:(?:fully|partly|partially|not)\s+)?"
     r"(?:accepted|rejected|agreed|noted)\b"
-    r"|(?:accepted|agreed|rejected|not accepted|noted)(?:\s+in\s+(?:full|part|principle))?\s*[.:]?\s*$"
-    r"|(?:the\s+)?government\s+(?:accepts|rejects|does not accept)\s+(?:this|the)\s+recommendation)")
+    r"|(?:accepted|agreed|rejected|not accepted|noted|supported|not supported|partially supported|not agreed"
+    r"|partially agreed)(?:\s+in[\s-]+(?:full|part|principle))?\s*[.:]?\s*$"
+    # Other Westminster-style governments print the verdict as a sentence: "The Australian Government
+    # supports this recommendation", "The Government accepts in principle this recommendation".
+    r"|(?:the\s+)?(?:(?:uk|australian|scottish|welsh|new zealand|canadian|irish|northern ireland)\s+)?government"
+    r"\s+(?:accepts|rejects|does not accept|supports|does not support|agrees to|agrees with|notes|partially supports"
+    r"|partially accepts)(?:\s+in[\s-]+principle)?\s+(?:this|the|these)\s+recommendations?)")
 
 # The printed verdict's class, checked in this order ("not accepted" before "accepted").
-IN_PRINCIPLE = r"in principle"
+IN_PRINCIPLE = r"in[ -]principle"
 VERDICT_CLASSES: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("not", re.compile(r"(?i)\b(?:not accepted|rejects?|rejected|does not accept|not agreed|do not accept|declines?)\b")),
+    ("not", re.compile(r"(?i)\b(?:not accepted|rejects?|rejected|does not accept|not agreed|do not accept|declines?"
+                       r"|not supported|does not support)\b")),
     ("part", re.compile(r"(?i)\b(?:in part|partly|partially)\b")),
     ("principle", re.compile(rf"(?i)\b{IN_PRINCIPLE}\b")),
-    ("noted", re.compile(r"(?i)\bnoted?\b")),
-    ("full", re.compile(r"(?i)\b(?:accept(?:s|ed)?|agree(?:s|d)?|implemented)\b")),
+    ("noted", re.compile(r"(?i)\bnote[sd]?\b")),
+    ("full", re.compile(r"(?i)\b(?:accept(?:s|ed)?|agree(?:s|d)?|implemented|support(?:s|ed)?)\b")),
 )
 VERDICT_NAMES = ("full", "principle", "part", "not", "noted")
-# The statuses a printed verdict of each class supports: it is strong evidence, never the whole answer.
-VERDICT_STATUS = {"full": "accepted", "principle": "partial", "part": "partial", "not": "rejected", "noted": "deferred"}
 
 
 def is_verdict(text: str) -> bool:

@@ -14,6 +14,7 @@ from ..errors import ExtractionError
 from ..records import Document
 from .build import MARK_CLOSE, MARK_OPEN, DocumentBuilder
 from .clean import first_date
+from ..vocab import is_verdict
 
 ENGINE = "reviewnlp-text-1"
 
@@ -116,13 +117,31 @@ def parse_text(raw: str) -> tuple[list[tuple[str, int | None]], dict[str, str]]:
         if not cleaned or BOILERPLATE_RE.match(re.sub(r"^[-*+•]\s+", "", cleaned)):
             flush()
             continue
-        if re.match(r"^(?:[-*+•]|\d{1,3}[.)])\s+", line):
+        if re.match(r"^(?:[-*+•]|\d{1,3}[a-z]?[.)])\s+", line) or _opens_paragraph(cleaned, cur):
             flush()
             # Bullets become "• " as in PDFs, so list structure survives into the text.
             cleaned = re.sub(r"^[-*+•]\s+", "• ", cleaned)
         cur.append(cleaned)
     flush()
     return paras, footnotes
+
+
+# "Recommendation 11.2: ...", "Response:": a lead that opens a paragraph even in hard-wrapped text.
+LEAD_LINE_RE = re.compile(r"^(?:recommendation\s+\d{1,3}(?:\.\d{1,2})?[a-z]?\b|(?:government\s+)?response\s*:)", re.I)
+
+
+def _opens_paragraph(line: str, cur: list[str]) -> bool:
+    """True when a hard-wrapped ``line`` starts a new paragraph though no blank line precedes it.
+
+    A recommendation or response lead and a printed verdict ("The Government accepts this recommendation.")
+    open one; so does a capitalised line after a list item's line that ended a sentence (an item's own
+    continuation lines carry on in lower case).
+    """
+    if not cur:
+        return False
+    if LEAD_LINE_RE.match(line) or is_verdict(line):
+        return True
+    return cur[0].startswith("• ") and bool(re.search(r"[.;:]$", cur[-1])) and line[:1].isupper()
 
 
 def _is_link_line(line: str) -> bool:
