@@ -77,3 +77,22 @@ def test_find_quotes_needs_near_identity_and_points_to_the_earlier_document():
     roles = {"a": Role("a", "report"), "b": Role("b", "response")}
     assert find_quotes(segs, vecs, row_of, {"a": ["b"], "b": ["a"]}, roles, docs) == {"a:s2": "a:s0", "b:s0": "a:s0"}
 
+
+
+def test_who_recommends_is_the_reports_author_unless_the_text_quotes_another_body():
+    from reviewnlp.align.recommendations import body_of
+    from reviewnlp.align.roles import author_of
+
+    report = Document("r", "r.pdf", "UK Covid-19 Inquiry - Module 1",
+                      "UK Covid-19 Inquiry\nModule 1: The resilience of the United Kingdom\nThe Crisis Capabilities "
+                      "Review found gaps.")
+    role = Role("r", "report", (), author_of(report))
+    seg = Segment("r:s1", "r", 0, 1, "x", 1, None, "recommendation", body="Crisis Capabilities Review")
+    assert body_of(seg, "The UK government should hold a pandemic exercise every three years.", role) == "UK Covid-19 Inquiry"
+    assert body_of(seg, "The Crisis Capabilities Review recommended that a red team be set up.", role) == \
+        "Crisis Capabilities Review"
+    assert body_of(seg, "The Committee recommends that the Government publish its plan.", role) == "UK Covid-19 Inquiry"
+    # A briefing reports several bodies: the one the segmenter found in context stands.
+    assert body_of(seg, "It should publish data.", Role("r", "briefing")) == "Crisis Capabilities Review"
+    web = Document("w", "w.pdf", "Rapid review into data: final report - GOV.UK", "Independent report")
+    assert author_of(web) == "Rapid review into data: final report"

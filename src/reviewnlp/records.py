@@ -238,6 +238,9 @@ class Alignment(_Record):
     response_block: dict[str, Any] | None = None
     status_evidence: dict[str, Any] | None = None
     rec_copies: tuple[dict[str, Any], ...] = ()
+    # The least certain rows (status_confidence below the status stage's review_below), and gaps found by
+    # retrieval rather than structure: an analyst checks these first.
+    needs_review: bool = False
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
@@ -261,6 +264,8 @@ class Role(_Record):
     doc_id: str
     role: str
     why: tuple[str, ...] = ()
+    # Who recommends in it: a report's own author, or the body a lone response answers.
+    author: str | None = None
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:
@@ -297,6 +302,8 @@ class Recommendation(_Record):
     text: str
     segments: tuple[str, ...] = ()
     copies: tuple[dict[str, Any], ...] = ()
+    # Who recommends it: the author of the report it stands in, unless its text quotes another body.
+    body: str | None = None
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:

@@ -36,7 +36,7 @@ MARKER_RE = re.compile(
 # "... Social Care and the Competition ..." is two names, not one.
 _CAP = r"[A-Z][\w’'&-]+"
 ORG_RE = re.compile(
-    rf"({_CAP} (?:(?:{_CAP}|of|into|and|on|for) ){{0,6}}?"
+    rf"({_CAP} (?:(?:{_CAP}|of|into|and|on|for|with) ){{0,6}}?"
     r"(?:Review|Inquiry|Committee|Authority|Panel|Commission|Ombudsman|Taskforce)\b"
     r"(?: (?:Review|Inquiry|Committee|Authority|Panel|Commission|Board)\b)?"
     rf"(?: (?:of|into|on) {_CAP}(?: (?:{_CAP}|and {_CAP}|of {_CAP}))*)?)")
@@ -118,12 +118,12 @@ def outline_label(label: str | None, ctx: "_Context") -> str | None:
 
 def find_body(text: str) -> str | None:
     """Return the last review/inquiry/committee name in ``text`` ("Competition and Markets Authority")."""
-    names = [_org_name(n) for n in ORG_RE.findall(text)]
+    names = [org_name(n) for n in ORG_RE.findall(text)]
     names = [n for n in names if len(n.split()) >= 2]
     return names[-1] if names else None
 
 
-def _org_name(match: str) -> str:
+def org_name(match: str) -> str:
     """An ORG_RE match without a leading "The"/"In"/... that the capitalised-word run swallowed."""
     match = match.strip()
     if match.split()[0] in STOP_ORG_WORDS:
@@ -329,7 +329,7 @@ def segment_document(doc: Document) -> list[Segment]:
         label, off = split_marker(doc.text[a:b])
         items.append((a, b, label, off))
     sent_spans = _sentence_spans([doc.text[a + off:b] for a, b, _, off in items])
-    known = [_org_name(n) for n in sorted({n.strip() for n in ORG_RE.findall(doc.text) if len(n.split()) >= 2},
+    known = [org_name(n) for n in sorted({n.strip() for n in ORG_RE.findall(doc.text) if len(n.split()) >= 2},
                                           key=lambda n: (-len(n), n))]
     ctx = _Context(body=find_body(doc.title))
     reco_spans = recommendation_sections(doc)

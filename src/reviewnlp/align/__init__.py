@@ -130,7 +130,7 @@ def to_alignment(pool: Pool, doc: Document, rec: Recommendation, m: Match, passa
     """The row of ``alignments.jsonl`` for one recommendation, with its provenance."""
     seg = pool.segments[pool.index_of[rec.rec_id]]
     base = dict(recommendation_text=rec.text, rec_id=rec.rec_id, rec_doc_id=rec.doc_id, rec_page=seg.page,
-                rec_start=rec.start, rec_end=rec.end, body=seg.body, label=seg.label,
+                rec_start=rec.start, rec_end=rec.end, body=rec.body, label=seg.label,
                 method=f"{METHOD}+{reranker_id}", rec_copies=rec.copies)
     if seg.footnotes:
         base["rec_sources"] = tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
@@ -138,7 +138,8 @@ def to_alignment(pool: Pool, doc: Document, rec: Recommendation, m: Match, passa
     if deciding is None:
         confidence = 1.0 if m.method == "unpaired" else round(1.0 - m.score, 3)
         return Alignment(status=status.status, response_text=None, score=m.score, confidence=confidence,
-                         candidates=m.candidates, match=m.method, status_method=f"{m.method}", **base)
+                         candidates=m.candidates, match=m.method, status_method=f"{m.method}",
+                         needs_review=m.method == "none", **base)
     resp = passages[deciding]
     prob = dict(zip(m.passages, m.probabilities))
     cover = dict(zip(m.passages, m.coverage))
@@ -156,4 +157,5 @@ def to_alignment(pool: Pool, doc: Document, rec: Recommendation, m: Match, passa
                      cue=status.cue or (rules.cue if rules else None), candidates=m.candidates, match=m.method,
                      responses=responses, status_confidence=status.confidence,
                      status_method=f"{status.rule}+{status_model_id}",
-                     response_block=m.block.to_json() if m.block else None, status_evidence=evidence, **base)
+                     response_block=m.block.to_json() if m.block else None, status_evidence=evidence,
+                     needs_review=status.confidence < settings.status.review_below, **base)

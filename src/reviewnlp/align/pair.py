@@ -266,7 +266,8 @@ def pairing_report(pairing: Pairing, docs: dict[str, Document]) -> dict[str, dic
     out = {}
     for d in sorted(docs):
         doc, role = docs[d], pairing.roles.get(d)
-        entry: dict = {"path": doc.path, "role": role.role if role else None, "role_why": list(role.why) if role else []}
+        entry: dict = {"path": doc.path, "role": role.role if role else None, "role_why": list(role.why) if role else [],
+                       "author": role.author if role else None}
         if d in pairing.why:
             entry["partners"] = [{"doc_id": j, "path": docs[j].path if j in docs else None, "why": w}
                                  for j, w in pairing.why[d].items()]

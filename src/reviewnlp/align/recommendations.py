@@ -20,7 +20,7 @@ import numpy as np
 from ..cues import asks
 from ..evaluate import fold
 from ..records import Document, Pairing, Recommendation, Role, Segment
-from ..segment import recommendation_sections
+from ..segment import ORG_RE, org_name, recommendation_sections
 from ..vocab import content_words, is_formal_label, is_rec_label, is_verdict, label_key
 from .blocks import is_contents
 from .pair import holds_originals
@@ -405,6 +405,22 @@ def items_below(doc: Document | None, rec: Segment, folded: Sequence[Segment]) -
     return out
 
 
+# "The Crisis Capabilities Review recommended that ...": a recommendation that says whose it is.
+QUOTED_BODY_RE = re.compile(ORG_RE.pattern + r"\s+(?:has\s+|had\s+|also\s+|previously\s+)?"
+                            r"(?:recommended|recommends|called for|proposed|urged)\b")
+
+
+def body_of(s: Segment, text: str, role: Role | None) -> str | None:
+    """Who recommends: the body the text says it quotes, else the author of the report (or of what a lone
+    response answers), else (a briefing reporting several bodies) the body the segmenter found in context."""
+    quoted = QUOTED_BODY_RE.search(text)
+    if quoted and len(org_name(quoted.group(1)).split()) >= 2:  # "The Committee recommends" is the report itself
+        return org_name(quoted.group(1))
+    if role is not None and role.role in ("report", "response") and role.author:
+        return role.author
+    return s.body
+
+
 def leads_in(s: Segment, after: Sequence[Segment]) -> bool:
     """An unnumbered lead-in ("Accordingly, I recommend that:") whose list items below (``after``: the
     next two segments) are the recommendations.
@@ -516,6 +532,7 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
         others = sorted((c for c in folded.get(s.seg_id, []) if c not in items), key=lambda c: (c.doc_id, c.start))
         out.append(Recommendation(
             rec_id=s.seg_id, doc_id=s.doc_id, start=s.start, end=end, text=doc.text[s.start:end],
+            body=body_of(s, doc.text[s.start:end], pairing.roles.get(s.doc_id)),
             segments=(s.seg_id, *(c.seg_id for c in items)),
             copies=tuple({"seg_id": c.seg_id, "doc_id": c.doc_id, "page": c.page, "start": c.start, "end": c.end,
                           "label": c.label} for c in others)))

@@ -23,6 +23,7 @@ import numpy as np
 from ..cues import is_gov_voice
 from ..evaluate import fold
 from ..records import Document, Role, Segment
+from ..segment import ORG_RE, org_name
 from .settings import DEFAULT, RoleSettings
 
 # "Government response to ...", "Govt_response" (a file name), "Ministerial reply", "Response to the
@@ -164,5 +165,18 @@ def assign_roles(docs: Sequence[Document], by_doc: dict[str, list[Segment]], vec
                 role, why = "response", [f"the government speaks in {share:.0%} of its passages"]
             else:
                 role, why = "other", [f"makes no recommendations; the government speaks in {share:.0%} of its passages"]
-        out[d.doc_id] = Role(d.doc_id, role, tuple(why))
+        out[d.doc_id] = Role(d.doc_id, role, tuple(why), author_of(d))
     return out
+
+
+AUTHOR_CHARS = 600
+
+
+def author_of(doc: Document) -> str | None:
+    """The body whose recommendations a document holds: the first review, inquiry, committee or commission
+    its title and opening name (a report's own masthead; the committee a response answers), else its title."""
+    head = f"{doc.title or ''}\n{doc.text[:AUTHOR_CHARS]}"
+    names = [n for n in (org_name(m) for m in ORG_RE.findall(head)) if len(n.split()) >= 2]
+    # A web print's title carries the site's name ("... - GOV.UK").
+    title = re.sub(r"\s+[-–|]\s+\S+\.\S+\s*$", "", doc.title or "").strip()
+    return names[0] if names else (title or None)

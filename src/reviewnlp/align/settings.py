@@ -105,8 +105,10 @@ class DecideSettings:
 class StatusSettings:
     """status: the rules baseline's reading of the answering passages."""
 
-    # Passages, best first, whose stances qualify the status of a retrieved answer.
-    status_passages: int = 3
+    # A row whose status_confidence is below this is marked needs_review, so an analyst can check the least
+    # certain rows first: the 20th percentile of status_confidence over the answered rows of the eight
+    # labelled sets (0.758; the confidences are compressed, so this flags about a fifth of the rows).
+    review_below: float = 0.758
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from .rows import alignment_rows
 STATUS_COLOURS = {"accepted": "C6EFCE", "partial": "FFEB9C", "deferred": "DDEBF7", "rejected": "FFC7CE",
                   "gap": "E7E6E6"}
 XLSX_COLUMNS = (("label", 10), ("recommendation_text", 60), ("rec_document", 24), ("rec_page", 8),
-                ("status", 11), ("status_confidence", 11), ("confidence", 11), ("cue", 18),
+                ("status", 11), ("status_confidence", 11), ("needs_review", 9), ("confidence", 11), ("cue", 18),
                 ("response_text", 60),
                 ("response_document", 24), ("response_page", 9), ("response_block", 80), ("response_block_pages", 10),
                 ("rec_source", 30), ("rec_id", 22))
@@ -136,7 +136,8 @@ def write_html(path: str | Path, alignments: Sequence[Alignment], docs: Sequence
         cue = f"<div class=src>cue: {e(r['cue'])}</div>" if r["cue"] else ""
         parts.append(f"<tr><td>{e(r['body'])}</td><td>{e(r['label'] or '')} {e(r['recommendation_text'])}"
                      f"<div class=src>{rec_where}</div></td><td class='st {e(r['status'])}'>{e(r['status'])}"
-                     f"<div class=src>status confidence {r['status_confidence']}, match {r['confidence']}</div>"
+                     f"<div class=src>status confidence {r['status_confidence']}, match {r['confidence']}"
+                     f"{', needs review' if r['needs_review'] else ''}</div>"
                      f"{cue}</td><td>{resp}</td></tr>")
     parts.append("</tbody></table></body></html>\n")
     atomic_write_text(path, "".join(parts))

@@ -7,7 +7,7 @@ from typing import Sequence
 from ..records import Alignment, Document
 
 CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_page", "rec_source", "status",
-               "status_confidence", "confidence", "cue", "match", "response_text", "response_document",
+               "status_confidence", "needs_review", "confidence", "cue", "match", "response_text", "response_document",
                "response_page", "response_block", "response_block_pages", "score", "other_responses")
 
 
@@ -22,7 +22,7 @@ def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) ->
             "rec_page": a.rec_page if a.rec_page is not None else "",
             "rec_source": "; ".join(f"{s.get('source') or ''} {s.get('cited_pages') or ''}".strip()
                                     for s in a.rec_sources),
-            "status": a.status, "status_confidence": a.status_confidence,
+            "status": a.status, "status_confidence": a.status_confidence, "needs_review": a.needs_review,
             "confidence": a.confidence, "cue": a.cue or "", "response_text": a.response_text or "",
             "response_document": names.get(a.response_doc_id or "", a.response_doc_id or ""),
             "response_page": a.response_page if a.response_page is not None else "", "score": a.score,
