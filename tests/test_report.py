@@ -34,7 +34,7 @@ def test_xlsx_one_sheet_per_body_with_filters_wrapping_and_colours(tmp_path):
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
     assert header[:5] == ["label", "recommendation_text", "rec_document", "rec_page", "status"]
-    assert ws.auto_filter.ref == "A1:O3" and ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:P3" and ws.freeze_panes == "A2"
     assert ws["B2"].alignment.wrap_text and ws["B2"].value == "Ofsted should get <new> powers."
     assert ws["E2"].value == "partial" and ws["E2"].fill.start_color.rgb.endswith(STATUS_COLOURS["partial"])
     assert ws["E3"].fill.start_color.rgb.endswith(STATUS_COLOURS["gap"])
