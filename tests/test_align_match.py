@@ -1,5 +1,6 @@
 """match: structure first, retrieval only without a block, and what dates may and may not rule out."""
-from reviewnlp.align.match import idf_share, section_words
+from reviewnlp.align.match import section_words
+from reviewnlp.vocab import idf_share
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.records import Document
 

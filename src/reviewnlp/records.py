@@ -288,6 +288,11 @@ class Pairing(_Record):
     answerers: dict[str, tuple[str, ...]]
     roles: dict[str, Role]
 
+    @property
+    def responders(self) -> frozenset[str]:
+        """The documents that answer some report of the run by structure."""
+        return frozenset(j for js in self.answerers.values() for j in js)
+
 
 @dataclass(frozen=True)
 class Recommendation(_Record):

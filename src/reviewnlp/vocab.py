@@ -163,3 +163,10 @@ def idf(word_lists: Sequence[Iterable[str]]) -> dict[str, float]:
     df = Counter(w for ws in word_lists for w in set(ws))
     n = max(1, len(word_lists))
     return {w: math.log(1 + n / c) for w, c in df.items()}
+
+
+def idf_share(words: Iterable[str], other: set[str], weights: dict[str, float]) -> float:
+    """IDF-weighted share of ``words`` (as a set) that ``other`` contains; 0 for no words."""
+    ws = set(words)
+    total = sum(weights.get(w, 1.0) for w in ws)
+    return sum(weights.get(w, 1.0) for w in ws & other) / total if total else 0.0

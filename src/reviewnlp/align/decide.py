@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from ..cues import DONE_RE, FUTURE_RE, WARM_RE, stance_of
-from ..vocab import content_words, is_verdict, stems
+from ..vocab import content_words, idf_share, is_verdict, stems
 from .blocks import is_fragment
 from .settings import DEFAULT, DecideSettings
 
@@ -64,7 +64,8 @@ def word_share(rec_text: str, texts: Sequence[str]) -> np.ndarray:
     return np.array([len(rc & stems(t)) / max(len(rc), 1) for t in texts], dtype=np.float32)
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
+def unit(v: np.ndarray) -> np.ndarray:
+    """``v`` scaled to unit length (a zero vector stays zero)."""
     n = float(np.linalg.norm(v))
     return v / n if n else v
 
@@ -79,13 +80,11 @@ def deciding_passage(rec_text: str, rec_vec: np.ndarray, texts: Sequence[str], v
     """
     if not len(texts):
         return None
-    dense = np.asarray(vecs, np.float32) @ _unit(np.asarray(rec_vec, np.float32)) if len(vecs) else \
+    dense = np.asarray(vecs, np.float32) @ unit(np.asarray(rec_vec, np.float32)) if len(vecs) else \
         np.zeros(len(texts), np.float32)
     if settings.lexical == "idf" and idf is not None:
-        rec_words = set(content_words(rec_text))
-        total = sum(idf.get(w, 1.0) for w in rec_words) or 1.0
-        lexical = np.array([sum(idf.get(w, 1.0) for w in rec_words & set(content_words(t))) / total for t in texts],
-                           dtype=np.float32)
+        rec_words = content_words(rec_text)
+        lexical = np.array([idf_share(rec_words, set(content_words(t)), idf) for t in texts], dtype=np.float32)
     else:
         lexical = word_share(rec_text, texts)
     scores = decision_scores(texts, lexical, dense, settings)

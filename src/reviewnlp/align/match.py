@@ -18,7 +18,7 @@ import numpy as np
 
 from ..cues import GOV_VOICE_RE
 from ..records import AnswerBlock, Document, Match, Pairing, Recommendation, Segment
-from ..vocab import content_words, idf as word_idf, label_key, parent_key
+from ..vocab import content_words, idf as word_idf, idf_share, label_key, parent_key
 from .blocks import answer_block, answer_labels, best_run, explicit_answers, is_candidate
 from .pair import unpaired
 from .recommendations import Folded
@@ -28,13 +28,6 @@ from .settings import DEFAULT, AlignSettings
 BULLET_START_RE = re.compile(r"\s*(?:[-•*▪◦●]|\(?[a-z0-9]{1,3}[.)])\s")
 GOV_LEADIN_RE = re.compile(r"(?i)\b(?:government|department|minister|strategy)(?:'s|’s)?\b.*\b(?:proposals?|plans?|"
                            r"commitments?|actions?|reforms?|measures|will|would|include|includes|including)\b")
-
-
-def idf_share(words, other: set[str], idf: dict[str, float]) -> float:
-    """IDF-weighted share of ``words`` (as a set) that ``other`` contains; 0 for no words."""
-    ws = set(words)
-    total = sum(idf.get(w, 1.0) for w in ws)
-    return sum(idf.get(w, 1.0) for w in ws & other) / total if total else 0.0
 
 
 def section_words(title: str | None) -> set[str]:

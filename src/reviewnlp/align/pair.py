@@ -186,7 +186,7 @@ def pair_documents(docs: Sequence[Document], by_doc: dict[str, list[Segment]], v
     # (a response that is only close in wording answers by retrieval).  A briefing answering itself is none.
     answerers = {d: tuple(sorted(j for j, w in js.items() if j != d and w.startswith(("reprints", "answers"))))
                  for d, js in why_of.items()}
-    responders = {j for js in answerers.values() for j in js}
+    responders = {j for js in answerers.values() for j in js}  # Pairing.responders, before the Pairing exists
     for d in sorted(why_of):
         if d in responders and roles[d].role == "response":
             del why_of[d]  # it answers a report of the run: its quotes are anchors, not recommendations

@@ -281,7 +281,7 @@ def report_copies(pairing: Pairing, by_doc: dict[str, list[Segment]], row_of: di
                   threshold: float = DEFAULT.recommendations.quote_threshold) -> dict[str, Segment]:
     """Each segment of a responding document that copies report text, mapped to the report segment it copies."""
     out: dict[str, Segment] = {}
-    responders = {j for js in pairing.answerers.values() for j in js}
+    responders = pairing.responders
     for d, partners in sorted(pairing.why.items()):
         src = by_doc.get(d, [])
         for j in partners:
@@ -337,7 +337,7 @@ def reprinted_spans(pairing: Pairing, by_doc: dict[str, list[Segment]], copies: 
     is as close in meaning to the whole as a copy is.  Only reprints the response presents as
     recommendations, and not already copies, count.
     """
-    responders = {j for js in pairing.answerers.values() for j in js}
+    responders = pairing.responders
     out: dict[str, list[Segment]] = {}
     for d, partners in sorted(pairing.why.items()):
         src = [(x, squash(x.text)) for x in by_doc.get(d, []) if len(x.text.split()) >= min_words]
@@ -421,6 +421,41 @@ def body_of(s: Segment, text: str, role: Role | None) -> str | None:
     return s.body
 
 
+def promoted_reprints(by_doc: dict[str, list[Segment]], segments: Sequence[Segment], copies: dict[str, Segment],
+                      spans: dict[str, list[Segment]], vectors: np.ndarray, row_of: dict[str, int],
+                      settings: RecommendationSettings = DEFAULT.recommendations) -> tuple[set[str], dict[str, str]]:
+    """The report sentences a response reprints as recommendations that the report's segmentation missed, and
+    the later sentences of each reprint mapped to its first: (promoted, continues).
+
+    A report that labels its recommendations ("Recommendation 7", "4a") is the authority on what they are and
+    promotes nothing; for one that does not, every asking passage its response reprints is a recommendation
+    (a committee's summary paragraphs, a boxed list without "should"), unless the report already states it
+    as one in other words.
+    """
+    if not settings.promote_reprints:
+        return set(), {}
+    formal = {d for d, segs in by_doc.items()
+              if sum(1 for x in segs if x.kind == "recommendation" and (is_rec_label(x.label) or is_formal_label(x.label)))
+              >= settings.min_numbered}
+    own_recs = {d: [row_of[x.seg_id] for x in segs if x.kind == "recommendation"] for d, segs in by_doc.items()}
+    promoted: set[str] = set()
+    continues: dict[str, str] = {}
+    for run in reprint_runs(segments, copies):
+        if copies[run[0]].doc_id in formal:
+            continue
+        held = sorted({x.seg_id: x for sid in run for x in spans.get(sid, [copies[sid]])}.values(),
+                      key=lambda x: x.start)
+        # Only what asks: a reprinted run also carries the report's discussion around the ask.
+        fresh = [x for x in held if x.kind != "recommendation" and not is_contents(x) and asks(x.text)
+                 and not _restates(x, own_recs.get(x.doc_id), vectors, row_of, settings.restated_cosine)]
+        promoted |= {x.seg_id for x in fresh}
+        # The run's later sentences finish its first one, unless the report already made them recommendations.
+        head = next((x for x in held if x.kind == "recommendation" or x in fresh), None)
+        if head is not None:
+            continues.update({x.seg_id: head.seg_id for x in fresh if x.seg_id != head.seg_id})
+    return promoted, continues
+
+
 def leads_in(s: Segment, after: Sequence[Segment]) -> bool:
     """An unnumbered lead-in ("Accordingly, I recommend that:") whose list items below (``after``: the
     next two segments) are the recommendations.
@@ -471,35 +506,10 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
     copies = report_copies(pairing, by_doc, row_of, vectors, settings.quote_threshold)
     spans = reprinted_spans(pairing, by_doc, copies, settings.contained_min_words)
     copies.update({sid: held[0] for sid, held in spans.items()})
-    # What a response reprints as a recommendation is one in its report too, whatever the report's own
-    # segmentation made of it (a committee's summary paragraphs, a boxed list without "should").
-    continues: dict[str, str] = {}
-    promoted: set[str] = set()
-    # A report that labels its recommendations ("Recommendation 7", "4a", boxed labels) is the authority on what
-    # they are; for one that does not, every asking passage its response reprints is one.
-    formal = {d for d, segs in by_doc.items()
-              if sum(1 for x in segs if x.kind == "recommendation" and (is_rec_label(x.label) or is_formal_label(x.label)))
-              >= settings.min_numbered}
-    own_recs = {d: [row_of[x.seg_id] for x in segs if x.kind == "recommendation"] for d, segs in by_doc.items()}
-    runs = [run for run in reprint_runs(segments, copies) if copies[run[0]].doc_id not in formal]
-    for run in runs if settings.promote_reprints else []:
-        held = sorted({x.seg_id: x for sid in run for x in spans.get(sid, [copies[sid]])}.values(),
-                      key=lambda x: x.start)
-        # Only what asks (a reprinted run also carries the report's discussion around the ask), and only what
-        # the report does not already state as a recommendation in other words (a chapter's ask that its
-        # summary restates).
-        fresh = [x for x in held if x.kind != "recommendation" and not is_contents(x) and asks(x.text)
-                 and not _restates(x, own_recs.get(x.doc_id), vectors, row_of, settings.restated_cosine)]
-        promoted |= {x.seg_id for x in fresh}
-        # The run's later sentences finish its first one, unless the report already made them recommendations.
-        head = next((x for x in held if x.kind == "recommendation" or x in fresh), None)
-        if head is not None:
-            continues.update({x.seg_id: head.seg_id for x in fresh if x.seg_id != head.seg_id})
+    promoted, continues = promoted_reprints(by_doc, segments, copies, spans, vectors, row_of, settings)
     if promoted:
         segments = [replace(s, kind="recommendation", method=f"{s.method}+reprinted") if s.seg_id in promoted else s
                     for s in segments]
-        copies = {sid: replace(src, kind="recommendation") if src.seg_id in promoted else src
-                  for sid, src in copies.items()}
     recs = [s for s in segments if s.kind == "recommendation" and not is_contents(s)]
     quotes = find_quotes(recs, vectors, row_of, pairing.partners, pairing.roles, docs, settings.quote_threshold)
     quotes.update(label_quotes(recs, quotes, pairing.answerers))
@@ -515,7 +525,7 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
     quotes = prefer_answered(quotes, reprinted, {s.seg_id: s.doc_id for s in recs})
     anchors = {sid: quotes.get(r, r) if r else None for sid, r in anchors.items()}
     anchors.update(other_prints(copies, anchors, recs, vectors, row_of, quotes, settings.quote_threshold))
-    responders = {j for js in pairing.answerers.values() for j in js}
+    responders = pairing.responders
     index_of = {s.seg_id: i for i, s in enumerate(segments)}
     folded: dict[str, list[Segment]] = {}
     for sid, original in quotes.items():

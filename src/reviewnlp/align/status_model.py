@@ -27,7 +27,7 @@ from ..cues import (ALREADY_RE, CONSIDER_RE, DONE_RE, ELSEWHERE_RE, FUTURE_RE, H
                     PRINCIPLE_RE, TIMETABLE_RE, WARM_RE, count_short, money_short, stance_of)
 from ..modelstore import MODEL_DIR, load_blob, save_blob
 from ..vocab import VERDICT_NAMES, is_verdict, stems as content, verdict_class
-from .decide import deciding_passage
+from .decide import deciding_passage, unit
 
 MODEL_NAME = "status"
 CLASSES = ("accepted", "partial", "deferred", "rejected")
@@ -77,11 +77,6 @@ def _committing(text: str) -> bool:
 
 def _frac(rx: re.Pattern[str], texts: Sequence[str]) -> float:
     return sum(bool(rx.search(t)) for t in texts) / max(len(texts), 1)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    n = float(np.linalg.norm(v))
-    return v / n if n else v
 
 
 def deciding_index(x: StatusInput) -> int | None:
@@ -138,10 +133,10 @@ def hand_features(x: StatusInput) -> np.ndarray:
     f["n_asks"] = math.log1p(len(covs))
     rc = content(x.rec_text)
     f["cov_any"] = len(rc & set().union(*every)) / max(len(rc), 1) if every else 0.0
-    sims = x.vecs @ _unit(x.rec_vec) if len(x.vecs) else np.zeros(1, np.float32)
+    sims = x.vecs @ unit(x.rec_vec) if len(x.vecs) else np.zeros(1, np.float32)
     f["cos_max"], f["cos_mean"] = float(sims.max()), float(sims.mean())
     f["cos_dec"] = float(sims[d]) if d is not None and len(x.vecs) else 0.0
-    f["cos_block"] = float(_unit(x.vecs.mean(axis=0)) @ _unit(x.rec_vec)) if len(x.vecs) else 0.0
+    f["cos_block"] = float(unit(x.vecs.mean(axis=0)) @ unit(x.rec_vec)) if len(x.vecs) else 0.0
     f["n_passages"] = math.log1p(len(body))
     f["n_words"] = math.log1p(sum(len(p.split()) for p in body))
     f["money_less"] = float(money_short(x.rec_text, body) is not None)
@@ -171,7 +166,7 @@ def stance_features(passage_model, x: StatusInput) -> np.ndarray:
     p = passage_model.predict_proba(x.vecs)
     order = [list(passage_model.classes_).index(c) if c in passage_model.classes_ else None for c in PASSAGE_CLASSES]
     p = np.stack([p[:, i] if i is not None else np.zeros(len(x.vecs)) for i in order], axis=1)
-    sims = x.vecs @ _unit(x.rec_vec)
+    sims = x.vecs @ unit(x.rec_vec)
     w = np.exp(8.0 * (sims - sims.max()))
     w = w / w.sum()
     return np.concatenate([p.mean(axis=0), p.max(axis=0), w @ p]).astype(np.float32)
@@ -208,8 +203,8 @@ def select(rows: np.ndarray, families: Sequence[str]) -> np.ndarray:
 
 def emb_features(x: StatusInput) -> np.ndarray:
     """The recommendation's and the block's mean MiniLM unit vectors."""
-    block = _unit(x.vecs.mean(axis=0)) if len(x.vecs) else np.zeros_like(x.rec_vec)
-    return np.concatenate([_unit(x.rec_vec), block]).astype(np.float32)
+    block = unit(x.vecs.mean(axis=0)) if len(x.vecs) else np.zeros_like(x.rec_vec)
+    return np.concatenate([unit(x.rec_vec), block]).astype(np.float32)
 
 
 def family_features(x: StatusInput, families: Sequence[str], passage_model=None) -> np.ndarray:
