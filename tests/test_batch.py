@@ -136,6 +136,8 @@ def test_bad_files_folder_with_workers_processes_every_good_file_and_explains_ea
     # The image-only scan is read by OCR where tesseract is installed (as CI installs it), else explained.
     scanned = next(json.loads(l) for l in (out / "documents.jsonl").read_text().splitlines() if "scanned" in l)
     assert all(p["ocr"] for p in scanned["pages"])
+    assert next(d for d in manifest["documents"] if "scanned" in d["path"])["ocr_pages"] == [1]
+    assert f"  read by OCR (check these pages): {src / 'scanned.pdf'}: pages 1\n" in res.output
     assert "8 files: 3 processed, 0 from cache, 5 failed\n" in res.output
     assert f"  failed: {src / 'locked.pdf'}: encrypted (password required)\n" in res.output
 

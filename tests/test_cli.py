@@ -230,3 +230,10 @@ def test_a_run_where_every_file_failed_or_nothing_recommends_still_writes_every_
         for name in ("alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html", "errors.jsonl"):
             assert (out / name).exists(), name
         assert (out / "alignments.jsonl").read_text() == ""
+
+
+def test_terminal_lines_escape_control_characters_and_pages_read_as_ranges():
+    from reviewnlp.cli import page_ranges, safe_line
+
+    assert safe_line("scan\x1b[31m.pdf\n") == "scan\\x1b[31m.pdf\\n"
+    assert page_ranges([9, 3, 4, 5, 12, 13]) == "3-5, 9, 12-13"

@@ -306,3 +306,12 @@ def test_a_hard_wrapped_response_opens_a_paragraph_at_each_lead_verdict_and_lett
     assert paras[3] == "• explaining processes in plain language."
     assert paras[4] == "The Government accepts this recommendation."
     assert paras[5].startswith("7b. This should include")
+
+
+def test_ocr_reads_text_drawn_as_vector_outlines():
+    # A page whose glyphs are filled paths has no text layer and no image object; it must be OCRed, not read
+    # as empty (issue 19: 12 of 16 pages of a response were silently lost).
+    doc = extract(FIXTURES / "text_drawn_as_vector_outlines.pdf")
+    assert [(p.number, p.ocr) for p in doc.pages] == [(1, True)]
+    assert "The Government accepts this recommendation" in doc.text
+    assert doc.meta["ocr_pages"] == [1]

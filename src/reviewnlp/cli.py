@@ -38,6 +38,23 @@ def _writes_output(fn):
     return wrapper
 
 
+def safe_line(text: str) -> str:
+    """``text`` with control and other unprintable characters shown as escapes, for one terminal line."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   for c in text)
+
+
+def page_ranges(pages: list[int]) -> str:
+    """Page numbers as ranges: [3, 4, 5, 9] -> "3-5, 9"."""
+    runs: list[list[int]] = []
+    for p in sorted(pages):
+        if runs and p == runs[-1][1] + 1:
+            runs[-1][1] = p
+        else:
+            runs.append([p, p])
+    return ", ".join(f"{a}-{b}" if b > a else f"{a}" for a, b in runs)
+
+
 def _iso_date(ctx, param, value):
     """Click callback: a real calendar date as YYYY-MM-DD, or None."""
     import datetime as dt
@@ -109,6 +126,9 @@ def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, qu
                f"({c['newly_embedded']} newly embedded), {c['recommendations']} recommendations aligned "
                f"in {manifest['timings_s']['total']:.1f}s")
     click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["statuses"].items()))
+    for d in manifest["documents"]:
+        if d["ocr_pages"]:
+            click.echo(f"  read by OCR (check these pages): {safe_line(d['path'])}: pages {page_ranges(d['ocr_pages'])}")
     redone = [k for k, v in manifest["cache"]["recomputed"].items() if v]
     click.echo(f"recomputed: {', '.join(redone) if redone else 'nothing (all cached)'}")
     click.echo(f"outputs in {out_dir}/ (errors in {out_dir}/errors.jsonl)")

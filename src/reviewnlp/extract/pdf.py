@@ -31,6 +31,7 @@ BLOCK_LABEL_RE = re.compile(r"^(?P<num>\d{1,3}\.\s+)?(?P<label>recommendations?|
                             r"|responses?|government response)\s*:?$", re.I)
 TOC_ENTRY_RE = re.compile(r"[A-Za-z?)]\s*(?:\.{2,}\s*)?\d{1,3}$")  # "1.1 What was infected blood? 8"
 MIN_TEXT_CHARS = 25        # fewer characters than this on a page with an image: OCR it
+MIN_OCR_PATHS = 20         # ... or on a page drawing this many vector paths (text as outlines)
 COVER_MAX_WORDS = 30       # a page with fewer words and no sentence is a cover or divider
 
 
@@ -83,8 +84,18 @@ def _lines(textpage) -> list[Line]:
     return out
 
 
-def _has_image(page) -> bool:
-    return any(True for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
+def draws_something(page) -> bool:
+    """True when a page without a text layer still prints something OCR can read: an image, or text drawn
+    as vector outlines (a path per glyph).  A rule or a border is a handful of paths, so it takes
+    MIN_OCR_PATHS of them to count."""
+    paths = 0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=2):
+        if obj.type == pdfium_c.FPDF_PAGEOBJ_IMAGE:
+            return True
+        paths += 1
+        if paths >= MIN_OCR_PATHS:
+            return True
+    return False
 
 
 class _Page:
@@ -109,7 +120,7 @@ def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
             textpage = page.get_textpage()
             lines = _lines(textpage)
             textpage.close()
-            if sum(len(l.text.strip()) for l in lines) < MIN_TEXT_CHARS and _has_image(page):
+            if sum(len(l.text.strip()) for l in lines) < MIN_TEXT_CHARS and draws_something(page):
                 if use_ocr and ocr_available():
                     text = ocr_page(page)
                     lines = [(l.strip(), 0.0, False, False) for l in text.splitlines() if l.strip()]
