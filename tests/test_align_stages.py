@@ -322,8 +322,10 @@ def test_a_response_reprinting_whole_paragraphs_finds_the_reports_plain_paragrap
     first, second = rows
     assert first.recommendation_text.startswith("The Government has recognised space")
     assert first.recommendation_text.endswith("every spring.")  # the asks of the paragraph the response reprints
-    # The reprinted discussion around an ask ("Firms told us ...") is not an ask of its own.
-    assert second.recommendation_text.endswith("known time each year.")
+    # What the response reprints as the recommendation is the recommendation, its reasons included ("Firms told
+    # us ..."): one row, never a row per sentence.
+    assert second.recommendation_text.startswith("Grant funding calls")
+    assert second.recommendation_text.endswith("held back their plans.")
     assert report.text[first.rec_start:first.rec_end] == first.recommendation_text
     assert second.match == "explicit" and second.response_text.startswith("We will publish a timetable")
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .vocab import IN_PRINCIPLE
+from .vocab import ASK_STOPWORDS, IN_PRINCIPLE
 
 # Who is speaking.  A government actor followed (within a few words) by a verb of
 # commitment or position marks the government's voice.
@@ -133,6 +133,21 @@ def asks(text: str) -> bool:
     """True when ``text`` asks for something: a deontic modal, "recommend(s)", or a report's own
     "we encourage / endorse / call on" (reported speech, "participants have called for", does not ask)."""
     return bool(MODAL_RE.search(text) or ASK_RECOMMEND_RE.search(text) or ASK_VERB_RE.search(text))
+
+
+# What is left of a lead-in once its frame is gone: "To this end, we recommend that the Government:".
+_FRAME_WORDS = frozenset("i accordingly therefore also further finally end following committee inquiry".split())
+_OPEN_END_RE = re.compile(r"(?::|\b(?:the|a|an|that|to|of|and|or|for|by|with|its|their))\s*$", re.I)
+
+
+def bare_leadin(text: str) -> bool:
+    """True when ``text`` opens a recommendation and asks nothing yet: "I recommend that:", "To this end, we
+    recommend that the Government:", or "We recommend that the" cut off at a line break.  Whatever it asks
+    is printed after it."""
+    if not ASK_RECOMMEND_RE.search(text) or not _OPEN_END_RE.search(text):
+        return False
+    rest = [w for w in re.findall(r"[a-z]+", text.lower()) if w not in ASK_STOPWORDS and w not in _FRAME_WORDS]
+    return len(rest) <= 2
 
 
 def recommendation_leadin(text: str) -> bool:

@@ -10,7 +10,6 @@ functions over records and vector arrays.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np

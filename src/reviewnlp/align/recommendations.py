@@ -17,17 +17,17 @@ from typing import Sequence
 
 import numpy as np
 
-from ..cues import asks
+from ..cues import asks, bare_leadin
 from ..evaluate import fold
 from ..records import Document, Pairing, Recommendation, Role, Segment
 from ..segment import ORG_RE, org_name, recommendation_sections
-from ..vocab import content_words, is_formal_label, is_rec_label, is_verdict, label_key
+from ..vocab import content_words, is_formal_label, is_rec_label, is_verdict, label_key, printed_number
 from .blocks import is_contents
+from .extent import asks_below, drop_contained_leadins, items_below, lead_in_items
 from .pair import holds_originals
 from .roles import squash
 from .settings import DEFAULT, RecommendationSettings
 
-ITEM_GAP_RE = re.compile(r"[\s•●▪■◦‣∙·\-–—*]*")
 
 def numbered_answers(pairing: Pairing, by_doc: dict[str, list[Segment]], vectors: np.ndarray,
                      row_of: dict[str, int], settings: RecommendationSettings = DEFAULT.recommendations) -> set[str]:
@@ -392,20 +392,6 @@ def other_prints(copies: dict[str, Segment], anchors: dict[str, str | None], rec
     return out
 
 
-def items_below(doc: Document | None, rec: Segment, folded: Sequence[Segment]) -> list[Segment]:
-    """The folded copies that directly follow ``rec`` as its list items (only white space or bullets between)."""
-    if doc is None:
-        return []
-    out, end = [], rec.end
-    for c in sorted((c for c in folded if c.doc_id == rec.doc_id and c.start >= rec.end), key=lambda c: c.start):
-        if not ITEM_GAP_RE.fullmatch(doc.text[end:c.start]):
-            break
-        out.append(c)
-        end = c.end
-    return out
-
-
-# "The Crisis Capabilities Review recommended that ...": a recommendation that says whose it is.
 QUOTED_BODY_RE = re.compile(ORG_RE.pattern + r"\s+(?:has\s+|had\s+|also\s+|previously\s+)?"
                             r"(?:recommended|recommends|called for|proposed|urged)\b")
 
@@ -440,6 +426,7 @@ def promoted_reprints(by_doc: dict[str, list[Segment]], segments: Sequence[Segme
     own_recs = {d: [row_of[x.seg_id] for x in segs if x.kind == "recommendation"] for d, segs in by_doc.items()}
     promoted: set[str] = set()
     continues: dict[str, str] = {}
+    index_of = {x.seg_id: i for i, x in enumerate(segments)}
     for run in reprint_runs(segments, copies):
         if copies[run[0]].doc_id in formal:
             continue
@@ -451,9 +438,29 @@ def promoted_reprints(by_doc: dict[str, list[Segment]], segments: Sequence[Segme
         promoted |= {x.seg_id for x in fresh}
         # The run's later sentences finish its first one, unless the report already made them recommendations.
         head = next((x for x in held if x.kind == "recommendation" or x in fresh), None)
-        if head is not None:
+        if head is not None and settings.whole_reprint:
+            # The response prints the whole passage as the recommendation ("We note that some clusters are
+            # struggling. It should be a priority to ..."): its opening sentence heads it, and every sentence
+            # it holds is part of it.
+            whole = reprinted_passage(segments, index_of, {x.seg_id for x in held}, head)
+            if whole[0].kind != "recommendation":
+                promoted.add(whole[0].seg_id)
+            continues.update({x.seg_id: whole[0].seg_id for x in whole[1:]})
+        elif head is not None:
             continues.update({x.seg_id: head.seg_id for x in fresh if x.seg_id != head.seg_id})
     return promoted, continues
+
+
+def reprinted_passage(segments: Sequence[Segment], index_of: dict[str, int], held: set[str],
+                      head: Segment) -> list[Segment]:
+    """The report's sentences around ``head`` that a reprint holds, one after another in print order (a
+    sentence the report repeats elsewhere is held there too, but that is another passage)."""
+    a = b = index_of[head.seg_id]
+    while a > 0 and segments[a - 1].seg_id in held and not is_contents(segments[a - 1]):
+        a -= 1
+    while b + 1 < len(segments) and segments[b + 1].seg_id in held:
+        b += 1
+    return list(segments[a:b + 1])
 
 
 def leads_in(s: Segment, after: Sequence[Segment]) -> bool:
@@ -507,6 +514,7 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
     spans = reprinted_spans(pairing, by_doc, copies, settings.contained_min_words)
     copies.update({sid: held[0] for sid, held in spans.items()})
     promoted, continues = promoted_reprints(by_doc, segments, copies, spans, vectors, row_of, settings)
+    seg_doc = {s.seg_id: s.doc_id for s in segments}
     if promoted:
         segments = [replace(s, kind="recommendation", method=f"{s.method}+reprinted") if s.seg_id in promoted else s
                     for s in segments]
@@ -521,7 +529,14 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
     for cont, head in list_continuations(segments, docs).items():
         quotes.setdefault(cont, quotes.get(head, head))
     for cont, head in continues.items():
-        quotes.setdefault(cont, quotes.get(head, head))
+        target = quotes.get(head, head)
+        prior = quotes.setdefault(cont, target)
+        if prior != target and quotes.get(target) != prior and seg_doc[prior] == seg_doc[cont]:
+            # The sentence was folded into its earlier statement in the report's chapter: that statement
+            # folds into the whole passage too, so one row stands for them all.
+            for k in [k for k, v in quotes.items() if v == prior]:
+                quotes[k] = target
+            quotes[prior] = target
     quotes = prefer_answered(quotes, reprinted, {s.seg_id: s.doc_id for s in recs})
     anchors = {sid: quotes.get(r, r) if r else None for sid, r in anchors.items()}
     anchors.update(other_prints(copies, anchors, recs, vectors, row_of, quotes, settings.quote_threshold))
@@ -530,13 +545,22 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
     folded: dict[str, list[Segment]] = {}
     for sid, original in quotes.items():
         folded.setdefault(original, []).append(segments[index_of[sid]])
-    out = []
+    out, finished = [], set()
     for s in recs:
         i = index_of[s.seg_id]
         if s.seg_id in quotes or s.doc_id in responders or leads_in(s, segments[i + 1:i + 3]):
             continue
         doc = docs[s.doc_id]
         items = items_below(doc, s, folded.get(s.seg_id, []))
+        if not items and settings.finish_leadins and bare_leadin(s.text):
+            # "To this end, we recommend that the Government:" asks nothing itself: its list items finish it,
+            # and with none (a heading or a numbered list follows) it is no recommendation at all.
+            items = lead_in_items(doc, s, segments[i + 1:i + 40])
+            if not items or any(x.kind == "recommendation" for x in items):
+                continue
+            finished.add(s.seg_id)
+        if settings.labelled_asks and printed_number(s.label):
+            items += asks_below(doc, items[-1] if items else s, segments[i + 1:i + 40], quotes, s.seg_id)
         # A numbered lead-in and the list items that finish it are one recommendation, printed as one span.
         end = items[-1].end if items else s.end
         others = sorted((c for c in folded.get(s.seg_id, []) if c not in items), key=lambda c: (c.doc_id, c.start))
@@ -546,4 +570,7 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
             segments=(s.seg_id, *(c.seg_id for c in items)),
             copies=tuple({"seg_id": c.seg_id, "doc_id": c.doc_id, "page": c.page, "start": c.start, "end": c.end,
                           "label": c.label} for c in others)))
+    out = drop_contained_leadins(out, finished)
     return Folded(tuple(segments), tuple(out), quotes, anchors, frozenset(copies))
+
+

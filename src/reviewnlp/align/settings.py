@@ -52,8 +52,14 @@ class RecommendationSettings:
     contained_min_words: int = 5
     # What a response reprints as a recommendation is one in its report (see recommendations.reprint_runs).
     promote_reprints: bool = True
+    # ... and the whole passage a response reprints is the recommendation, from its first sentence.
+    whole_reprint: bool = True
     # A sentence a later, longer recommendation of the same report holds word for word folds into it.
     contained_later: bool = True
+    # A bare lead-in ("I recommend that:") takes the list items printed after it, or is no recommendation.
+    finish_leadins: bool = True
+    # A "Recommendation N" block goes on over the asking sentences printed after it, under no label of their own.
+    labelled_asks: bool = True
 
 
 @dataclass(frozen=True)

@@ -67,14 +67,29 @@ def find_furniture(pages: list[list[str]], edge: int = 3, min_share: float = 0.3
     if len(pages) < 3:
         return set()
     counts: Counter[str] = Counter()
-    for lines in pages:
-        keys = {_furniture_key(l) for l in lines[:edge] + lines[-edge:] if l.strip()}
-        counts.update(keys)
+    numbers: dict[str, list[int]] = {}  # key -> (number on the line - page index), per page it sits on
+    for i, lines in enumerate(pages):
+        edges = {_furniture_key(l): l for l in lines[:edge] + lines[-edge:] if l.strip()}
+        counts.update(edges.keys())
+        for k, l in edges.items():
+            nums = re.findall(r"\d+", l)
+            if len(nums) == 1:
+                numbers.setdefault(k, []).append(int(nums[0]) - i)
     need = max(3, int(min_share * len(pages)))
     # Running headers change by chapter ("Recommendations 285", "286 Recommendations"), so a short
-    # edge line carrying a page number counts on fewer pages.
-    paged = {k for k, c in counts.items() if c >= 3 and len(k) < 80 and re.match(r"^#\s+\S|.*\S\s+#$", k)}
+    # edge line carrying a page number counts on fewer pages -- when its number is the page's: it keeps
+    # one offset from the page index.  A heading that happens to open or close pages ("Recommendation 4"
+    # on page 15, "Recommendation 8" on page 16) numbers something else.
+    paged = {k for k, c in counts.items() if c >= 3 and len(k) < 80 and re.match(r"^#\s+\S|.*\S\s+#$", k)
+             and _tracks_pages(numbers.get(k, []))}
     return {k for k, c in counts.items() if c >= need and len(k) < 120} | paged
+
+
+def _tracks_pages(offsets: list[int]) -> bool:
+    """True when a line's numbers sit at one offset from the page index (a page number) on three pages or
+    more, and on four in five of the pages it is on."""
+    same = Counter(offsets).most_common(1)[0][1] if offsets else 0
+    return same >= 3 and same >= 0.8 * len(offsets)
 
 
 def strip_furniture(lines: list[str], furniture: set[str], edge: int = 3) -> list[str]:
