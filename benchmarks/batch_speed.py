@@ -9,7 +9,10 @@ usage: python benchmarks/batch_speed.py [--embed-backend B] [--compare-torch] [-
    embedding backend (or ``--embed-backend``); ``--compare-torch`` first does the
    same cold run with the torch backend, so the speed-up is measured in this run;
 2. warm: the same run again (everything cached);
-3. changed: one seed text edited, the run again;
+3. changed: one seed text edited, the run again; then "code touched": the extraction
+   settings carry one more value (as an upgrade touching extraction does), the run again,
+   its outputs compared byte for byte with a cold run under the same settings; and "OCR
+   appears": a fresh folder run without tesseract, then again with it;
 4. scale (``--scale``): the whole pipeline, cold, over K copies of a corpus
    subset (each copy with distinct bytes, so nothing is shared through the
    cache): ``small`` is the seed texts and the PDFs under 300 KB, ``all`` the
@@ -39,14 +42,27 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL_PDF_BYTES = 300_000
 
 
-def one_run(inputs: str, out: str, backend: str) -> None:
-    """Child process: one pipeline run; prints its wall time, peak RSS and manifest summary as JSON."""
+def one_run(inputs: str, out: str, backend: str, mode: str = "") -> None:
+    """Child process: one pipeline run; prints its wall time, peak RSS and manifest summary as JSON.
+
+    ``mode`` "touch": the extraction settings carry one more value (what an upgrade that touches the
+    extraction code does to the cache keys); "no-ocr": tesseract is hidden (a machine without it).
+    """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import reviewnlp.batch as batch
+    import reviewnlp.extract.ocr as ocr
     from reviewnlp.embed import make_embedder
     from reviewnlp.pipeline import run
 
+    if mode == "touch":
+        settings = batch.extract_settings()
+        batch.extract_settings = lambda: {**settings, "touched": 1}
+    elif mode == "no-ocr":
+        ocr.tesseract_version = lambda: None
+
     t = time.perf_counter()
-    m = run([inputs], out, embedder=make_embedder(backend or None))
+    m = run([inputs], out, embedder=make_embedder(backend or None),
+            workers=int(os.environ.get("REVIEWNLP_BENCH_WORKERS", "1")))
     seconds = time.perf_counter() - t
     print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "timings": m["timings_s"], "rates": m.get("segments_per_s", {}), "files": m["files"],
@@ -54,8 +70,8 @@ def one_run(inputs: str, out: str, backend: str) -> None:
                       "embedding": m["models"]["embedding"]}))
 
 
-def child(inputs: Path, out: Path, backend: str, timeout: float = 3600) -> dict:
-    res = subprocess.run([sys.executable, __file__, "--one-run", str(inputs), str(out), backend or ""],
+def child(inputs: Path, out: Path, backend: str, timeout: float = 3600, mode: str = "") -> dict:
+    res = subprocess.run([sys.executable, __file__, "--one-run", str(inputs), str(out), backend or "", mode],
                          capture_output=True, text=True, timeout=timeout)
     if res.returncode:
         raise SystemExit(f"run failed:\n{res.stderr[-3000:]}")
@@ -95,8 +111,10 @@ def main() -> None:
     ap.add_argument("--scale", default="", help="copies of the subset for the scale runs, e.g. 1,3,10")
     ap.add_argument("--scale-subset", choices=("small", "all"), default="small")
     ap.add_argument("--copies", type=int, default=0, help="copies of the corpus PDFs for the workers comparison")
-    ap.add_argument("--one-run", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=1, help="extraction workers of every run (default 1)")
+    ap.add_argument("--one-run", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    os.environ["REVIEWNLP_BENCH_WORKERS"] = str(args.workers)
     if args.one_run:
         one_run(*args.one_run)
         return
@@ -123,17 +141,38 @@ def main() -> None:
         seed.write_text(seed.read_text(encoding="utf-8") + "\nThe Government will publish a new plan.\n",
                         encoding="utf-8")
         changed = child(corpus, out, args.embed_backend)
+        # An upgrade that touches the extraction code: every unit is re-extracted, and no vector should be redone.
+        touched = child(corpus, out, args.embed_backend, mode="touch")
+        fresh = work / "out-fresh"
+        cold_again = child(corpus, fresh, args.embed_backend, mode="touch")
+        same = [n for n in ("documents.jsonl", "segments.jsonl", "vectors.npy", "alignments.jsonl", "alignments.csv")
+                if (out / n).read_bytes() == (fresh / n).read_bytes()]
+        shutil.rmtree(fresh, ignore_errors=True)
+        # OCR appears: a folder first run without tesseract, then with it; one scanned page added to the corpus
+        # (the bundled PDFs all have text layers now), so exactly one file has a page to OCR.
+        shutil.copy(ROOT / "tests" / "fixtures" / "text_page_then_rasterised_page.pdf", corpus / "scanned.pdf")
+        ocr_out = work / "out-ocr"
+        no_ocr = child(corpus, ocr_out, args.embed_backend, mode="no-ocr")
+        with_ocr = child(corpus, ocr_out, args.embed_backend)
+        texts = [json.loads(line)["text"] for line in (out / "segments.jsonl").read_text(encoding="utf-8").splitlines()]
         print(f"corpus ({args.corpus}, {args.corpus_copies} cop{'y' if args.corpus_copies == 1 else 'ies'}): "
               f"{cold['files']['total']} files, {cold['counts']['pages']} pages, "
               f"{cold['counts']['segments']} segments; embedding model {cold['embedding']}")
         print(header)
         for name, r in rows:
             print(stage_line(name, r, base if name == "cold" else None))
-        for name, r in (("warm", warm), ("changed", changed)):
+        for name, r in (("warm", warm), ("changed", changed), ("code touched", touched), ("OCR appears", with_ocr)):
             redo = ",".join(k for k, v in r["recomputed"].items() if v) or "nothing"
             print(f"{name:<16}{r['seconds']:8.1f}{r['seconds'] / cold['seconds']:7.1%} {r['peak_rss_mb']:8.0f}  "
                   f"recomputed {redo}; files processed {r['files']['done']}, "
                   f"segments embedded {r['counts']['newly_embedded']}")
+        print(f"(OCR appears: the corpus plus one scanned page; against the cold run of {cold['seconds']:.1f} s; the run "
+              f"before it, without tesseract, took {no_ocr['seconds']:.1f} s and processed {no_ocr['files']['done']} files)")
+        print(f"extraction workers: {args.workers}")
+        print(f"code touched: outputs byte-identical to a cold run with the same settings ({cold_again['seconds']:.1f} s):"
+              f" {len(same)} of 5 ({', '.join(same)})")
+        print(f"exact duplicate segment texts in this corpus: {len(texts) - len(set(texts))} of {len(texts)} "
+              f"({(len(texts) - len(set(texts))) / max(len(texts), 1):.1%}), each embedded once")
         if args.compare_torch:
             print(f"cold run speed-up over torch, measured in this run: {base / cold['seconds']:.2f}x")
 

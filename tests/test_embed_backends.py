@@ -45,6 +45,27 @@ def test_backend_matches_torch_fp32(backend, reference):
     assert ((single * reference[:3]).sum(axis=1) >= 0.99).all()
 
 
+@pytest.mark.parametrize("backend", ["openvino", "openvino-f32"])
+def test_a_texts_vector_does_not_depend_on_what_is_embedded_beside_it(backend):
+    # The content-addressed cache hands back a vector embedded in another run, beside other texts: it must be
+    # the bytes a cold run would compute (issue 22).
+    emb = make_embedder(backend)
+    texts = SENTENCES + [f"The Government will publish plan number {n} by the end of the year." for n in range(40)]
+    together = emb.encode(texts)
+    alone = np.stack([emb.encode([t])[0] for t in texts[::5]])
+    shuffled = emb.encode(texts[::-3])
+    assert together[::5].tobytes() == alone.tobytes()
+    assert together[::-3].tobytes() == shuffled.tobytes()
+
+
+def test_equal_length_batches_never_mix_lengths():
+    from reviewnlp.embed import equal_length_batches
+
+    lengths = np.array([5, 9, 5, 5, 9, 3, 5])
+    batches = equal_length_batches(lengths, batch_size=2)
+    assert [list(b) for b in batches] == [[1, 4], [0, 2], [3, 6], [5]]
+
+
 def test_model_ids_name_backend_and_precision():
     ids = {b: make_embedder(b).model_id for b in ("openvino", "openvino-f32", "torch")}
     assert all(i.startswith(MODEL_NAME + "/") for i in ids.values()) and ids["torch"] not in (ids["openvino"],

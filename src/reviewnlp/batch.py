@@ -26,12 +26,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-import numpy as np
 
 from . import __version__
 from .errors import ExtractionError, ReviewNLPError
 from .extract import DEFAULT_MAX_FILE_MB
-from .records import Document, FailedFile, Segment, atomic_save_npy, atomic_write_text, content_hash
+from .records import Document, FailedFile, Segment, atomic_write_text, content_hash
+from .vectorstore import VectorStore
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE = "cache"
@@ -64,10 +64,10 @@ def _version(pkg: str) -> str:
 @lru_cache(maxsize=1)
 def extract_settings() -> dict:
     """What extraction output depends on besides the file's bytes."""
-    from .extract.ocr import ocr_available
-
+    # Whether OCR is installed is not part of the key: a unit that left image pages unread is redone once it
+    # is (see Cache.get_unit), and every other unit stays as it was.
     return {"reviewnlp": __version__, "code": source_hash(["extract", "records.py", "vocab.py"]),
-            "pypdfium2": _version("pypdfium2"), "ocr": ocr_available()}
+            "pypdfium2": _version("pypdfium2")}
 
 
 @lru_cache(maxsize=1)
@@ -111,35 +111,24 @@ class Cache:
             blob = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None  # a torn or foreign file is a miss, never an error
-        return _unit_from_blob(path, blob, cached=True)
+        unit = _unit_from_blob(path, blob, cached=True)
+        return None if _needs_ocr(unit) else unit
 
     def put_unit(self, data_hash: str, unit: Unit) -> None:
         """Store a file's result atomically."""
         atomic_write_text(self._unit_path(data_hash), json.dumps(_unit_blob(unit), ensure_ascii=False))
 
-    def vectors_path(self, doc_id: str, model_id: str) -> Path:
-        return self.root / "vectors" / f"{doc_id}.{self.skey}.{digest(model_id)}.npy"
-
-    def get_vectors(self, doc_id: str, model_id: str, n: int) -> np.ndarray | None:
-        """Cached vectors for one document's segments, when they exist and have the right shape."""
-        p = self.vectors_path(doc_id, model_id)
-        if not p.exists():
-            return None
-        try:
-            v = np.load(p)
-        except (OSError, ValueError):
-            return None
-        return v if v.shape[0] == n else None
-
-    def put_vectors(self, doc_id: str, model_id: str, vecs: np.ndarray) -> None:
-        """Store one document's vectors atomically."""
-        atomic_save_npy(self.vectors_path(doc_id, model_id), np.ascontiguousarray(vecs, dtype=np.float32))
+    def vector_store(self, model_id: str, dim: int) -> VectorStore:
+        """This cache's content-addressed vectors for one model."""
+        return VectorStore(self.root / "vectors", model_id, dim)
 
     def sweep(self) -> int:
         """Remove temp files a killed run left behind (``.NAME.*.tmp``); return how many."""
         n = 0
         # The folders this package writes into; listing them is cheap, walking every cache file is not.
-        for folder in (self.root.parent, self.root, self.root / "units", self.root / "vectors"):
+        vectors = self.root / "vectors"
+        models = [p for p in vectors.iterdir() if p.is_dir() and not p.is_symlink()] if vectors.is_dir() else []
+        for folder in (self.root.parent, self.root, self.root / "units", vectors, *models):
             for p in folder.glob(".*.tmp") if folder.is_dir() else ():
                 p.unlink(missing_ok=True)
                 n += 1
@@ -161,6 +150,23 @@ def _unit_blob(unit: Unit) -> dict:
     return {"document": unit.doc.to_dict() if unit.doc else None,
             "failure": unit.failure.to_dict() if unit.failure else None,
             "segments": [s.to_dict() for s in unit.segments]}
+
+
+def _needs_ocr(unit: Unit) -> bool:
+    """True when a unit left image pages unread for want of OCR, and OCR is installed now."""
+    unread = (unit.failure is not None and unit.failure.cause == "image-only") or (
+        unit.doc is not None and bool(unit.doc.meta.get("image_pages_unread")))
+    if not unread:
+        return False
+    from .extract.ocr import ocr_available
+
+    return ocr_available()
+
+
+def unit_digest(unit: Unit) -> str:
+    """A digest of what a unit holds (its document, failure and segments, with the file's path)."""
+    return hashlib.sha256(json.dumps([unit.path, _unit_blob(unit)], sort_keys=True, ensure_ascii=False,
+                                     default=str).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _unit_from_blob(path: str, blob: dict, cached: bool = False) -> Unit:

@@ -81,10 +81,16 @@ class MiniLMEmbedder:
         """Embed ``texts`` (normalised, float32).  Empty input gives a (0, dim) array."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        vecs = _load_torch_model(self.device).encode(list(texts), batch_size=self.batch_size,
-                                                     normalize_embeddings=True, convert_to_numpy=True,
-                                                     show_progress_bar=False)
-        return np.ascontiguousarray(vecs, dtype=np.float32)
+        model = _load_torch_model(self.device)
+        texts = list(texts)
+        # Batches of one token length, as the OpenVINO backend does: a vector never depends on its batch-mates.
+        lengths = np.array([len(ids) for ids in model.tokenizer(texts, truncation=True,
+                                                                  max_length=model.max_seq_length)["input_ids"]])
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for rows in equal_length_batches(lengths, self.batch_size):
+            out[rows] = model.encode([texts[i] for i in rows], batch_size=len(rows), normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return out
 
 
 TorchEmbedder = MiniLMEmbedder
@@ -116,8 +122,9 @@ class OpenVINOEmbedder:
 
     ``precision`` None takes the CPU plugin's default inference precision (bf16
     on CPUs with bf16 instructions); ``"f32"`` forces float32.  Texts are sorted
-    by token length and batched, so a batch carries little padding; the output
-    keeps the input order, and the same texts give the same vectors every time.
+    by token length and batched with texts of the same length only, so no
+    batch carries padding and a text's vector never depends on the texts beside
+    it (the content-addressed cache, :mod:`reviewnlp.vectorstore`, relies on it).
     """
 
     dim = 384
@@ -148,21 +155,34 @@ class OpenVINOEmbedder:
         tokenizer, compiled = _load_openvino(self.precision)
         encodings = tokenizer.encode_batch([str(t).strip() for t in texts])
         lengths = np.array([len(e.ids) for e in encodings])
-        order = np.argsort(-lengths, kind="stable")  # longest first, ties in input order: deterministic
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         request = compiled.create_infer_request()  # one per call: encode may run in several threads
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start:start + self.batch_size]
-            width = int(lengths[rows].max())
-            ids = np.zeros((len(rows), width), dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                ids[r, :lengths[i]] = encodings[i].ids
-                mask[r, :lengths[i]] = 1
+        for rows in equal_length_batches(lengths, self.batch_size):
+            ids = np.array([encodings[i].ids for i in rows], dtype=np.int64)
+            mask = np.ones_like(ids)
             states = request.infer({"input_ids": ids, "attention_mask": mask,
                                     "token_type_ids": np.zeros_like(ids)})[0]
             out[rows] = _mean_pool_normalise(np.asarray(states, dtype=np.float32), mask)
         return out
+
+
+def equal_length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Row indices in batches of texts with the same token length, longest first, ties in input order.
+
+    Padding and batch-mates change a transformer's float rounding; batches of
+    one length carry no padding, so a text gets the same vector bytes whatever
+    else is embedded with it.
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    out: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < batch_size and lengths[order[end]] == lengths[order[start]]:
+            end += 1
+        out.append(order[start:end])
+        start = end
+    return out
 
 
 def _mean_pool_normalise(states: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from .align import METHOD as ALIGN_METHOD, align, settings_key as align_settings
 from .modelstore import model_id as shipped_model_id
 from .align.rerank import MODEL_NAME as RERANKER
 from .align.status_model import MODEL_NAME as STATUS_MODEL, model_dir as status_model_dir
-from .batch import Cache, digest, extract_settings, run_units, segment_or_fail, source_hash
+from .batch import Cache, digest, extract_settings, run_units, segment_or_fail, source_hash, unit_digest
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
 from .errors import ReviewNLPError
@@ -26,6 +26,7 @@ from .extract import DEFAULT_MAX_FILE_MB, extract_many, scan
 from .outdir import digests, locked
 from .index import VectorIndex
 from .lexical import BM25, FILE as BM25_FILE, texts_key
+from .vectorstore import text_key
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
 from .classify import model_id as classifier_id
 from .segment import METHOD as SEGMENT_METHOD, sentencizer_id
@@ -85,10 +86,10 @@ def embed_stage(segs: Sequence[Segment], out_dir: Path, embedder: Embedder,
                 advance: Callable[..., None] | None = None) -> tuple[np.ndarray, int]:
     """Embed every segment into ``vectors.npy`` (row order = segments order); return (vectors, newly embedded).
 
-    Vectors are cached per document under ``cache/vectors/`` (key: document,
-    segmentation settings, model), and each document is embedded in its own
-    batches, so a vector never depends on which other documents were in the
-    run: a resumed run gets the same bytes as an uninterrupted one.
+    Vectors are cached by content under ``cache/vectors/`` (key: model and
+    the exact text, :mod:`.vectorstore`), and a text's vector does not depend
+    on what is embedded beside it, so a resumed or re-extracted run gets the
+    same bytes as a cold one.
     """
     vecs, new = embed_segments(segs, embedder, Cache(out_dir), advance)
     save_vectors(out_dir / VECTORS, [s.seg_id for s in segs], vecs, embedder.model_id)
@@ -96,32 +97,34 @@ def embed_stage(segs: Sequence[Segment], out_dir: Path, embedder: Embedder,
 
 
 def embed_segments(segs: Sequence[Segment], embedder: Embedder, cache: Cache,
-                   advance: Callable[..., None] | None = None) -> tuple[np.ndarray, int]:
-    """Vectors for ``segs`` (grouped by document, in order), from the cache or the embedder."""
-    by_doc: dict[str, list[Segment]] = {}
-    for s in segs:
-        by_doc.setdefault(s.doc_id, []).append(s)
-    parts: dict[str, np.ndarray] = {}
-    new = 0
-    for doc_id, items in by_doc.items():
-        v = cache.get_vectors(doc_id, embedder.model_id, len(items))
-        if v is None:
-            v = embedder.encode([s.text for s in items])
-            cache.put_vectors(doc_id, embedder.model_id, v)
-            new += len(items)
-        parts[doc_id] = v
-        if advance:
-            advance(len(items))
+                   advance: Callable[..., None] | None = None, chunk: int = 512) -> tuple[np.ndarray, int]:
+    """Vectors for ``segs`` in order, each looked up by its text (:mod:`.vectorstore`) and embedded only if
+    no run has embedded that text with this model before; return them and how many texts were embedded.
+
+    Each distinct text is embedded once, in chunks stored as they finish, so a killed run keeps what it
+    embedded.
+    """
     dim = getattr(embedder, "dim", 384)
     if not segs:
         return np.zeros((0, dim), np.float32), 0
-    offsets: dict[str, int] = {}
-    rows = []
-    for s in segs:
-        i = offsets.get(s.doc_id, 0)
-        rows.append(parts[s.doc_id][i])
-        offsets[s.doc_id] = i + 1
-    return np.ascontiguousarray(np.stack(rows), dtype=np.float32), new
+    store = cache.vector_store(embedder.model_id, dim)
+    keys = [text_key(s.text) for s in segs]
+    first: dict[bytes, str] = {}
+    for k, s in zip(keys, segs):
+        first.setdefault(k, s.text)
+    found = store.get(list(first))
+    if advance:
+        advance(sum(1 for k in keys if k in found))
+    missing = [k for k in first if k not in found]
+    for i in range(0, len(missing), chunk):
+        part = missing[i:i + chunk]
+        vecs = embedder.encode([first[k] for k in part])
+        store.put(part, vecs)
+        found.update(zip(part, vecs))
+        if advance:
+            part_set = set(part)
+            advance(sum(1 for k in keys if k in part_set))
+    return np.ascontiguousarray(np.stack([found[k] for k in keys]), dtype=np.float32), len(missing)
 
 
 def index_stage(segs: Sequence[Segment], vecs: np.ndarray, out_dir: Path, model_id: str) -> VectorIndex:
@@ -242,8 +245,9 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
             docs.append(u.doc)
             segs.extend(u.segments)
     t = lap("extract+segment", t)
-    corpus_key = digest({"units": [[u.path, u.doc.doc_id if u.doc else None, u.failure.cause if u.failure else None]
-                                    for u in units], "segment": cache.skey})
+    # Keyed by what the units hold, not by the settings that made them: an upgrade or a re-extraction that
+    # changes no document or segment redoes no later stage.
+    corpus_key = digest({"units": [unit_digest(u) for u in units]})
     keys = {"outputs": corpus_key, "vectors": digest([corpus_key, embedder.model_id])}
     keys["index"] = digest([keys["vectors"], source_hash(["index.py", "lexical.py"])])
     # Everything alignment and its exports read besides the vectors: code and both trained models.
