@@ -41,3 +41,28 @@ def test_nothing_answering_is_a_gap_whatever_the_model_says():
         assert status.status == GAP and rules is None
     status, rules = decide_status(Match("r", "explicit"), _x("Fund X.", "We will fund X in full."), _Always())
     assert status.status == "accepted" and rules.status == "accepted"
+
+
+class _SaysRejected:
+    model_id = "says-rejected"
+
+    def decide(self, x):
+        from reviewnlp.align.status_model import StatusDecision
+
+        return StatusDecision("rejected", 0.87, {"accepted": 0.41, "partial": 0.66, "deferred": 0.27,
+                                                 "rejected": 0.87}, evidence=0)
+
+
+def test_rejected_needs_an_answer_that_declines():
+    # space_economy: "The UK values the close and constructive relationship ... Nonetheless, it is essential that
+    # ESA continues to deliver" read as rejected, though nothing in it refuses anything (the codebook's rejected).
+    m = Match("r", "explicit")
+    warm = _x("The Government should work with ESA.", "The UK values the close relationship between ESA and the EU.",
+              "Nonetheless, it is essential that ESA continues to deliver for all its member states.")
+    status, _ = decide_status(m, warm, _SaysRejected())
+    assert (status.status, status.confidence) == ("partial", 0.66) and status.rule.endswith("+no-decline")
+    refusal = _x("The Government should fund X.", "The Government does not intend to fund X.")
+    assert decide_status(m, refusal, _SaysRejected())[0].status == "rejected"
+    verdict = StatusInput("Fund X.", np.ones(4, np.float32), ("We will keep this under review.",),
+                          np.ones((1, 4), np.float32), verdict="Not accepted.")
+    assert decide_status(m, verdict, _SaysRejected())[0].status == "rejected"

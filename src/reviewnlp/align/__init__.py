@@ -74,7 +74,7 @@ def align(docs: Sequence[Document], segments: Sequence[Segment], vectors: np.nda
         m = match(pool, doc_by_id, rec, reranker, settings)
         passages, deciding = decide(pool, rec, m, folded.copies, settings)
         x = status_input(pool, rec, m, passages, deciding)
-        status, rules = decide_status(m, x, status_model)
+        status, rules = decide_status(m, x, status_model, settings.status)
         out.append(to_alignment(pool, doc_by_id[rec.doc_id], rec, m, passages, deciding, status, rules,
                                 status_model.model_id, reranker.model_id, settings))
     return out

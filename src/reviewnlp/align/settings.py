@@ -115,6 +115,8 @@ class StatusSettings:
     # certain rows first: the 20th percentile of status_confidence over the answered rows of the eight
     # labelled sets (0.758; the confidences are compressed, so this flags about a fifth of the rows).
     review_below: float = 0.758
+    # The codebook's rejected declines: without a declining passage or a not-accepted/noted verdict, the next status.
+    rejected_needs_decline: bool = True
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,14 @@ from typing import Protocol
 
 from ..cues import count_short, money_short, stance_of
 from ..records import Match
+from ..vocab import verdict_class
+from .settings import DEFAULT, StatusSettings
 from .status_model import StatusClassifier, StatusDecision, StatusInput, deciding_index, load as load_classifier
 
 GAP = "gap"
+# Printed verdicts that leave a refusal open: "Not accepted", and "Noted" (often followed by a defence of the
+# status quo, which the codebook reads as rejected).
+DECLINING_VERDICTS = ("not", "noted")
 
 
 class StatusModel(Protocol):
@@ -73,12 +78,36 @@ def default_model() -> StatusClassifier:
     return load_classifier()
 
 
-def decide_status(match: Match, x: StatusInput | None, model: StatusModel) -> tuple[StatusDecision, StatusDecision | None]:
+def declines(x: StatusInput) -> bool:
+    """True when the answer leaves a refusal open: a passage that declines ("does not intend", "not
+    appropriate") or a printed "Not accepted" or "Noted" verdict."""
+    return verdict_class(x.verdict) in DECLINING_VERDICTS or any((st := stance_of(p)) and st.label == "rejected"
+                                                    for p in x.passages)
+
+
+def without_rejection(d: StatusDecision) -> StatusDecision:
+    """The model's best status other than rejected, for an answer that declines nothing."""
+    rest = {k: v for k, v in d.proba.items() if k != "rejected"}
+    if not rest:
+        return StatusDecision("accepted", d.confidence, d.proba, d.evidence, d.cue, f"{d.rule}+no-decline")
+    best = max(rest, key=lambda k: (rest[k], k))
+    return StatusDecision(best, round(float(rest[best]), 3), d.proba, d.evidence, d.cue, f"{d.rule}+no-decline")
+
+
+def decide_status(match: Match, x: StatusInput | None, model: StatusModel,
+                  settings: StatusSettings = DEFAULT.status) -> tuple[StatusDecision, StatusDecision | None]:
     """(the row's status, the rules' reading) for one matched recommendation.
 
     A recommendation that nothing answers (``none``), or whose report nothing
     in the run answers (``unpaired``), is a gap; the rules have no reading of it.
+    The codebook's ``rejected`` declines, in words or by a bare "noted" and a
+    defence of the status quo: a model that reads one in an answer with neither
+    (:func:`declines`) gives its next status instead.  On the eight labelled
+    sets this helped six and cost none (``benchmarks/ablation.py``).
     """
     if match.method in ("none", "unpaired") or x is None or not x.passages:
         return StatusDecision(GAP, 0.0, rule=match.method), None
-    return model.decide(x), RulesBaseline().decide(x)
+    d = model.decide(x)
+    if settings.rejected_needs_decline and d.status == "rejected" and not declines(x):
+        d = without_rejection(d)
+    return d, RulesBaseline().decide(x)
