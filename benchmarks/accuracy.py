@@ -7,7 +7,9 @@ For each pair of ``shared/eval/pairs.tsv`` the two documents are run with the re
 ``python shared/eval/score.py OUT/NAME/alignments.jsonl GOLD --precision --json``; the
 briefing seed (``corpus/seeds``) is scored on ``dev_gold.jsonl``.  Output folders are kept,
 so a second run reuses each folder's cache and only redoes what changed.  Prints one table,
-worst pair first (by response right), with each run's wall time.
+worst pair first (by response right), with each run's wall time, then the AUROC of
+``status_confidence`` for "status right" (leave-one-pair-out with ``--held-out-status``) and the
+share of wrong rows in the least confident fifth.
 """
 from __future__ import annotations
 
@@ -79,6 +81,39 @@ def table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def confidence_auroc(results: list[dict], out_root: Path, shared: Path) -> tuple[float | None, str]:
+    """AUROC of ``status_confidence`` for "status right" over every answered, found gold item of the runs,
+    and what share of the wrong rows the least confident fifth holds.  (With ``--held-out-status`` every
+    pair's rows come from a model fitted without it: the leave-one-pair-out figure.)"""
+    import importlib.util
+
+    from sklearn.metrics import roc_auc_score
+
+    spec = importlib.util.spec_from_file_location("score", shared / "eval" / "score.py")
+    sc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sc)  # type: ignore[union-attr]
+    gold_of = {name: gold for name, _, gold in jobs(shared)}
+    right, conf = [], []
+    for r in results:
+        rows = [json.loads(line) for line in (out_root / r["name"] / "alignments.jsonl").read_text(encoding="utf-8").splitlines()]
+        for g in (json.loads(line) for line in gold_of[r["name"]].read_text(encoding="utf-8").splitlines() if line.strip()):
+            found = [x for x in rows if sc.covers(x.get("recommendation_text", ""), g["rec"], 0.8)]
+            if not found:
+                continue
+            x = min(found, key=lambda x: len(x.get("recommendation_text", "")))
+            if x["status"] == "gap" or x.get("status_confidence") is None:
+                continue
+            right.append(x["status"] in {g["status"], *g.get("also_ok", [])})
+            conf.append(x["status_confidence"])
+    if len(set(right)) < 2:
+        return None, "AUROC: undefined (every row right, or none)"
+    cut = sorted(conf)[len(conf) // 5]
+    wrong_low = sum(1 for ok, c in zip(right, conf) if not ok and c <= cut)
+    auc = float(roc_auc_score(right, conf))
+    return auc, (f"status_confidence AUROC for status right: {auc:.3f} over {len(right)} answered rows; the least "
+                 f"confident fifth (<= {cut:.3f}) holds {wrong_low} of {right.count(False)} wrong rows")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
@@ -96,6 +131,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: recall {r['recall']:.0%}, response {r['response_accuracy']:.0%}, status "
               f"{r['status_accuracy']:.0%} ({r['wall_s']} s)", file=sys.stderr)
     print(table(results))
+    print(confidence_auroc(results, args.out, args.shared)[1])
     (args.out / "accuracy.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
 

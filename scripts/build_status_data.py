@@ -1,9 +1,10 @@
 """Build data/status_examples.jsonl from the hand labels in data/status_labels/ and a pipeline run.
 
-usage: python scripts/build_status_data.py RUN_DIR [--labels data/status_labels] [--out data/status_examples.jsonl]
+usage: python scripts/build_status_data.py RUN_DIR [RUN_DIR ...] [--labels data/status_labels] [--out data/status_examples.jsonl]
 
-RUN_DIR is a ``reviewnlp run corpus/ -o RUN_DIR`` output folder (its documents.jsonl and
-segments.jsonl give the extracted text and the passages).  Each labelled unit becomes one
+Each RUN_DIR is a ``reviewnlp run ... -o RUN_DIR`` output folder (its documents.jsonl and
+segments.jsonl give the extracted text and the passages): ``corpus/`` for the bundled
+documents, and one folder per labelled pair kept outside it (see data/README.md).  Each labelled unit becomes one
 example per scope line ("whole" recommendation or one of its "ask"s):
 
 - the recommendation (or ask) text as labelled;
@@ -81,12 +82,17 @@ def load_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def build(run_dir: Path, labels: Path) -> tuple[list[dict], list[str]]:
-    """Examples and the problems found (one line each)."""
-    docs = {Path(d["path"]).name: d for d in load_jsonl(run_dir / "documents.jsonl")}
+def build(run_dirs: Path | list[Path], labels: Path) -> tuple[list[dict], list[str]]:
+    """Examples and the problems found (one line each), from one or more run folders."""
+    run_dirs = [run_dirs] if isinstance(run_dirs, Path) else list(run_dirs)
+    docs: dict[str, dict] = {}
     by_doc: dict[str, list[dict]] = {}
-    for s in load_jsonl(run_dir / "segments.jsonl"):
-        by_doc.setdefault(s["doc_id"], []).append(s)
+    for run_dir in run_dirs:
+        docs.update({Path(d["path"]).name: d for d in load_jsonl(run_dir / "documents.jsonl")})
+        for s in load_jsonl(run_dir / "segments.jsonl"):
+            by_doc.setdefault(s["doc_id"], []).append(s)
+    for v in by_doc.values():
+        v[:] = list({s["seg_id"]: s for s in v}.values())  # a document in two run folders counts once
     for v in by_doc.values():
         v.sort(key=lambda s: s["start"])
     loc = {name: Locator(d["text"]) for name, d in docs.items()}
@@ -157,7 +163,7 @@ def _example(line: dict, fin: dict, docs: dict, by_doc: dict, loc: dict, problem
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("run_dir", type=Path, nargs="+", help="run folders holding every labelled document")
     ap.add_argument("--labels", type=Path, default=ROOT / "data" / "status_labels")
     ap.add_argument("--out", type=Path, default=ROOT / "data" / "status_examples.jsonl")
     a = ap.parse_args(argv)
