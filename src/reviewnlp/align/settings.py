@@ -113,8 +113,8 @@ class StatusSettings:
 
     # A row whose status_confidence is below this is marked needs_review, so an analyst can check the least
     # certain rows first: the 20th percentile of status_confidence over the answered rows of the eight
-    # labelled sets (0.758; the confidences are compressed, so this flags about a fifth of the rows).
-    review_below: float = 0.758
+    # labelled sets with the shipped status model (0.715; the confidences are compressed, so this flags about a fifth).
+    review_below: float = 0.715
     # The codebook's rejected declines: without a declining passage or a not-accepted/noted verdict, the next status.
     rejected_needs_decline: bool = True
 
