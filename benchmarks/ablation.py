@@ -84,6 +84,10 @@ def pairs(shared: Path, runs: Path) -> list[tuple[str, Path, Path]]:
             name = Path(gold).stem
             if (runs / name / "vectors.npy").exists():
                 out.append((name, runs / name, shared / "eval" / gold))
+    # The briefing seed, scored on dev_gold.jsonl: its gold lists only the recommendations the briefing reports
+    # with an answer, so its precision means nothing (the table shows it; read recall, response and status).
+    if (runs / "briefing" / "vectors.npy").exists():
+        out.append(("briefing", runs / "briefing", shared / "eval" / "dev_gold.jsonl"))
     return out
 
 
