@@ -1,6 +1,6 @@
 """Leave-one-feature-out: the per-pair accuracy table with one alignment setting changed at a time.
 
-usage: python benchmarks/ablation.py [--runs /tmp/reviewnlp-accuracy] [--shared ../shared] [VARIANT ...]
+usage: python benchmarks/ablation.py [--runs /tmp/reviewnlp-accuracy] [--shared ../shared] [--held-out] [VARIANT ...]
 
 Reads the run folders ``benchmarks/accuracy.py --out RUNS`` leaves (documents, segments and vectors
 of each pair), re-runs only the alignment stage in-process with the shipped settings and with each
@@ -8,7 +8,9 @@ named variant (a settings field set to another value, e.g. ``recommendations.pro
 scores every pair with the shared scorer, and prints, per variant, the change on each pair in
 recall / precision / response / status (shipped minus variant: positive where the shipped rule is
 better).  A rule, threshold or feature is kept only when it helps at least two pairs (net gain over
-the four figures) and costs none (no net loss).
+the four figures) and costs none (no net loss).  ``--held-out`` scores each pair with the status model
+fitted without it (the folders ``accuracy.py --held-out-status --out RUNS`` leaves), so a rule that
+reads the learned status is judged on pairs the model was not trained on.
 """
 from __future__ import annotations
 
@@ -91,8 +93,11 @@ def pairs(shared: Path, runs: Path) -> list[tuple[str, Path, Path]]:
     return out
 
 
-def evaluate(settings, jobs, covers, cache: dict) -> dict[str, dict]:
-    """Align every pair with ``settings`` and score it."""
+def evaluate(settings, jobs, covers, cache: dict, held_out: Path | None = None) -> dict[str, dict]:
+    """Align every pair with ``settings`` and score it (with ``held_out``, each pair's status model is the one
+    fitted without it, ``HELD_OUT/status-without-PAIR``, as ``accuracy.py --held-out-status`` leaves them)."""
+    from reviewnlp.align.status_model import load as load_status
+
     out = {}
     for name, run, gold_path in jobs:
         if name not in cache:
@@ -100,7 +105,9 @@ def evaluate(settings, jobs, covers, cache: dict) -> dict[str, dict]:
             cache[name] = (docs, segs, np.load(run / "vectors.npy"),
                            [json.loads(line) for line in gold_path.read_text(encoding="utf-8").splitlines() if line.strip()])
         docs, segs, vecs, gold = cache[name]
-        rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)}, settings=settings)
+        model = load_status(held_out / f"status-without-{name}") if held_out else None
+        rows = align(docs, segs, vecs, {s.seg_id: i for i, s in enumerate(segs)}, settings=settings,
+                     status_model=model)
         out[name] = score([r.to_dict() for r in rows], gold, covers)
     return out
 
@@ -109,19 +116,23 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "reviewnlp-accuracy")
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--held-out", action="store_true",
+                    help="score each pair with the status model fitted without it (run accuracy.py --held-out-status "
+                         "--out RUNS first)")
     ap.add_argument("variants", nargs="*", default=list(VARIANTS))
     args = ap.parse_args(argv)
     covers = scorer(args.shared).covers
     jobs = pairs(args.shared, args.runs)
     cache: dict = {}
-    base = evaluate(DEFAULT, jobs, covers, cache)
+    held = args.runs if args.held_out else None
+    base = evaluate(DEFAULT, jobs, covers, cache, held)
     print("| pair | " + " | ".join(METRICS) + " |\n|---|---|---|---|---|")
     for name, r in sorted(base.items(), key=lambda kv: kv[1]["response_accuracy"]):
         print(f"| {name} | " + " | ".join(f"{r[m]:.0%}" for m in METRICS) + " |")
     print("\n| variant | pairs helped by the rule | pairs hurt by the rule | per pair (recall/precision/response/status, "
           "shipped minus variant, points) |\n|---|---|---|---|")
     for change in args.variants:
-        var = evaluate(with_setting(DEFAULT, change), jobs, covers, cache)
+        var = evaluate(with_setting(DEFAULT, change), jobs, covers, cache, held)
         deltas = {n: [round(100 * (base[n][m] - var[n][m])) for m in METRICS] for n in base}
         # A pair is helped when the rule's net effect over the four figures is a gain, hurt when it is a loss;
         # the detail shows any trade within a pair (more rows found, a few more false ones).
