@@ -19,7 +19,6 @@ import dataclasses
 import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
