@@ -49,6 +49,7 @@ class VectorStore:
         self.model_id, self.dim = model_id, dim
         self.dir = Path(root) / model_folder(model_id)
         self._shards: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._index: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _load(self) -> list[tuple[np.ndarray, np.ndarray]]:
         if self._shards is not None:
@@ -72,15 +73,28 @@ class VectorStore:
         if not keys:
             return found
         keys = list(keys)
+        shards = self._load()
+        if not shards:
+            return found
+        sorted_keys, shard_of, row_of = self._merged(shards)
         # numpy's S dtype drops trailing NUL bytes on the way out: answer with the caller's own key objects.
         want = np.array(keys, dtype=f"S{KEY_BYTES}")
-        for shard_keys, vecs in self._load():
-            pos = np.searchsorted(shard_keys, want)
-            pos[pos >= len(shard_keys)] = 0
-            hit = shard_keys[pos] == want
-            for i in np.flatnonzero(hit):
-                found.setdefault(keys[i], np.array(vecs[pos[i]], dtype=np.float32))
+        pos = np.searchsorted(sorted_keys, want)
+        pos[pos >= len(sorted_keys)] = 0
+        for i in np.flatnonzero(sorted_keys[pos] == want):
+            found.setdefault(keys[i], np.array(shards[shard_of[pos[i]]][1][row_of[pos[i]]], dtype=np.float32))
         return found
+
+    def _merged(self, shards: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every shard's keys in one sorted array, with the shard and row of each: one binary search per
+        lookup, however many shards the runs have left."""
+        if self._index is None:
+            keys = np.concatenate([k for k, _ in shards])
+            shard_of = np.concatenate([np.full(len(k), i, np.int32) for i, (k, _) in enumerate(shards)])
+            row_of = np.concatenate([np.arange(len(k), dtype=np.int64) for k, _ in shards])
+            order = np.argsort(keys, kind="stable")  # ties (a text in two shards): the first shard's row
+            self._index = keys[order], shard_of[order], row_of[order]
+        return self._index
 
     def put(self, keys: Sequence[bytes], vecs: np.ndarray) -> None:
         """Store ``vecs`` (one row per key) as a new shard, atomically."""
@@ -97,6 +111,7 @@ class VectorStore:
         atomic_save_npy(self.dir / f"{name}.keys.npy", arr)  # last: its presence says the shard is whole
         if self._shards is not None:
             self._shards.append((arr, rows))
+            self._index = None
 
 
 def _read_shard(keys_path: Path, dim: int) -> tuple[np.ndarray, np.ndarray] | None:
