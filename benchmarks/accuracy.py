@@ -85,13 +85,11 @@ def confidence_auroc(results: list[dict], out_root: Path, shared: Path) -> tuple
     """AUROC of ``status_confidence`` for "status right" over every answered, found gold item of the runs,
     and what share of the wrong rows the least confident fifth holds.  (With ``--held-out-status`` every
     pair's rows come from a model fitted without it: the leave-one-pair-out figure.)"""
-    import importlib.util
-
     from sklearn.metrics import roc_auc_score
 
-    spec = importlib.util.spec_from_file_location("score", shared / "eval" / "score.py")
-    sc = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sc)  # type: ignore[union-attr]
+    from ablation import scorer  # the shared scorer's module, loaded once the same way
+
+    sc = scorer(shared)
     gold_of = {name: gold for name, _, gold in jobs(shared)}
     right, conf = [], []
     for r in results:

@@ -26,7 +26,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-
 from . import __version__
 from .errors import ExtractionError, ReviewNLPError
 from .extract import DEFAULT_MAX_FILE_MB

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import platform
 import time
+from collections import Counter
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
@@ -112,9 +113,10 @@ def embed_segments(segs: Sequence[Segment], embedder: Embedder, cache: Cache,
     first: dict[bytes, str] = {}
     for k, s in zip(keys, segs):
         first.setdefault(k, s.text)
+    uses = Counter(keys)  # progress counts segments, and a text may stand for several
     found = store.get(list(first))
     if advance:
-        advance(sum(1 for k in keys if k in found))
+        advance(sum(uses[k] for k in found))
     missing = [k for k in first if k not in found]
     for i in range(0, len(missing), chunk):
         part = missing[i:i + chunk]
@@ -122,8 +124,7 @@ def embed_segments(segs: Sequence[Segment], embedder: Embedder, cache: Cache,
         store.put(part, vecs)
         found.update(zip(part, vecs))
         if advance:
-            part_set = set(part)
-            advance(sum(1 for k in keys if k in part_set))
+            advance(sum(uses[k] for k in part))
     return np.ascontiguousarray(np.stack([found[k] for k in keys]), dtype=np.float32), len(missing)
 
 

@@ -32,9 +32,6 @@ def items_below(doc: Document | None, rec: Segment, folded: Sequence[Segment]) -
     return out
 
 
-# "The Crisis Capabilities Review recommended that ...": a recommendation that says whose it is.
-
-
 def lead_in_items(doc: Document, lead: Segment, after: Sequence[Segment]) -> list[Segment]:
     """The passages that finish a bare lead-in (:func:`~reviewnlp.cues.bare_leadin`): each passage printed
     straight after it as its list item or its next line (only white space or bullets between), up to the one
@@ -79,7 +76,7 @@ def drop_contained_leadins(recs: list[Recommendation], finished: set[str]) -> li
     out = []
     for r in recs:
         if r.rec_id in finished:
-            mine = squash(r.text)
+            mine = dict(by_doc[r.doc_id])[r.rec_id]
             if any(sid != r.rec_id and len(t) >= len(mine) and mine in t for sid, t in by_doc[r.doc_id]):
                 continue
         out.append(r)

@@ -392,6 +392,7 @@ def other_prints(copies: dict[str, Segment], anchors: dict[str, str | None], rec
     return out
 
 
+# "The Crisis Capabilities Review recommended that ...": a recommendation that says whose it is.
 QUOTED_BODY_RE = re.compile(ORG_RE.pattern + r"\s+(?:has\s+|had\s+|also\s+|previously\s+)?"
                             r"(?:recommended|recommends|called for|proposed|urged)\b")
 
@@ -572,5 +573,3 @@ def canonical_recommendations(docs: dict[str, Document], segments: Sequence[Segm
                           "label": c.label} for c in others)))
     out = drop_contained_leadins(out, finished)
     return Folded(tuple(segments), tuple(out), quotes, anchors, frozenset(copies))
-
-

@@ -103,7 +103,8 @@ def decide_status(match: Match, x: StatusInput | None, model: StatusModel,
     The codebook's ``rejected`` declines, in words or by a bare "noted" and a
     defence of the status quo: a model that reads one in an answer with neither
     (:func:`declines`) gives its next status instead.  On the eight labelled
-    sets this helped six and cost none (``benchmarks/ablation.py``).
+    sets this helped six and cost none (``benchmarks/ablation.py``; seven with
+    each pair's status model fitted without it, ``--held-out``).
     """
     if match.method in ("none", "unpaired") or x is None or not x.passages:
         return StatusDecision(GAP, 0.0, rule=match.method), None
