@@ -104,3 +104,69 @@ def test_lexical_and_phrase_search_load_no_model_and_dense_loads_no_torch(run_di
     assert loaded("lexical,phrase") == set()
     assert loaded("hybrid,dense") == {"openvino"}  # the run was embedded with the default backend
     assert (run_dir / "bm25.npz").exists()  # saved by the run, loaded by search
+
+
+# ------------------------------------------------ hostile folders, round two (loading and limits)
+
+@pytest.mark.parametrize("where", ["never_run", "empty", "half"])
+def test_search_with_no_finished_run_is_one_line(tmp_path, where):
+    """Once: `reviewnlp search` before any run, or with a wrong -o, printed a 30-line FileNotFoundError traceback."""
+    from reviewnlp.errors import OutputFolderError
+
+    out = tmp_path / where
+    if where != "never_run":
+        out.mkdir()
+    if where == "half":  # documents and segments, but the run never reached its index
+        (out / "documents.jsonl").write_text("")
+        (out / "segments.jsonl").write_text("")
+    message = f"{out}: no finished run here (no index.faiss); make one with: reviewnlp run INPUTS -o {out}"
+    res = CliRunner().invoke(main, ["search", "kinship", "-o", str(out)])
+    assert (res.exit_code, res.output) == (1, f"Error: {message}\n")
+    with pytest.raises(OutputFolderError) as exc:
+        Searcher(out)
+    assert str(exc.value) == message
+    assert (where == "never_run") is not out.exists()  # looking is not writing
+
+
+def test_the_suggested_command_quotes_a_folder_name_with_spaces(tmp_path):
+    out = tmp_path / "my outputs"
+    res = CliRunner().invoke(main, ["search", "kinship", "-o", str(out)])
+    assert res.exit_code == 1
+    assert res.output.endswith(f"make one with: reviewnlp run INPUTS -o '{out}'\n")
+
+
+def test_default_outputs_folder_is_named_as_given(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(main, ["search", "kinship"])
+    assert (res.exit_code, res.output) == (1, "Error: outputs: no finished run here (no index.faiss); make one with: "
+                                              "reviewnlp run INPUTS -o outputs\n")
+
+
+def test_cli_k_is_capped_at_max_k(tmp_path):
+    """Once: -k 100000 asked for every segment of the corpus; the CLI refuses it before loading anything."""
+    from reviewnlp.search import MAX_K
+
+    res = CliRunner().invoke(main, ["search", "kinship", "-o", str(tmp_path), "-k", str(MAX_K + 1)])
+    assert res.exit_code == 2
+    assert res.output.endswith(f"Error: Invalid value for '-k' / '--top': {MAX_K + 1} is not in the range "
+                               f"1<=x<={MAX_K}.\n")
+    assert f"(at most {MAX_K})" in CliRunner().invoke(main, ["search", "--help"]).output
+
+
+def test_library_k_is_capped_at_max_k(tmp_path):
+    from conftest import HashingEmbedder
+    from reviewnlp.errors import InvalidQueryError
+    from reviewnlp.pipeline import run
+    from reviewnlp.search import MAX_K
+
+    (tmp_path / "in").mkdir()
+    shutil.copy(SEED_BRIEFING, tmp_path / "in" / SEED_BRIEFING.name)
+    run([tmp_path / "in"], tmp_path / "out", embedder=HashingEmbedder())
+    s = Searcher(tmp_path / "out", HashingEmbedder())
+    assert len(s.search("kinship care", k=MAX_K, mode="dense")) == MAX_K
+    with pytest.raises(InvalidQueryError) as exc:
+        s.search("kinship care", k=MAX_K + 1, mode="dense")
+    assert str(exc.value) == f"k must be at most {MAX_K}, not {MAX_K + 1}"
+    res = CliRunner().invoke(main, ["search", "kinship", "-o", str(tmp_path / "out"), "-k", str(MAX_K),
+                                    "--mode", "lexical", "--json"])
+    assert res.exit_code == 0 and 0 < len(res.output.splitlines()) <= MAX_K

@@ -133,8 +133,13 @@ def test_page_forbids_inline_script_and_corpus_html_is_served_as_sandboxed_text(
     ("kind=bogus", "unknown kind 'bogus'; choose from recommendation, commitment, response, commentary, other"),
     ("stance=maybe", "unknown stance 'maybe'; choose from accepted, partial, deferred, rejected"),
     ("status=lost", "unknown status 'lost'; choose from accepted, partial, deferred, rejected, gap"),
-    ("k=-1", "k must be a whole number of at least 1, not -1"),
-    ("k=ten", "invalid literal for int() with base 10: 'ten'"),
+    ("k=-1", "k must be a whole number from 1 to 100"),
+    ("k=ten", "k must be a whole number from 1 to 100"),
+    ("k=1e3", "k must be a whole number from 1 to 100"),  # once: "invalid literal for int() with base 10: '1e3'"
+    ("k=0", "k must be a whole number from 1 to 100"),
+    ("k=101", "k must be a whole number from 1 to 100"),
+    ("k=100000", "k must be a whole number from 1 to 100"),  # once: 251 MB of JSON
+    ("mode=nonsense", "mode must be one of hybrid, dense, lexical, phrase"),
     ("from=notadate", "from date 'notadate' is not a date as YYYY-MM-DD"),
     ("to=2024-13-45", "to date '2024-13-45' is not a date as YYYY-MM-DD"),
 ])
@@ -223,3 +228,270 @@ def test_twenty_concurrent_cold_searches_load_the_model_once(tmp_path):
         srv.server_close()
     assert all(len(a) == 3 for a in answers)
     assert embedder.loads == 1
+
+
+# ------------------------------------------------ hostile folders, round two (server)
+
+@pytest.fixture(scope="module")
+def seed_run(tmp_path_factory):
+    """A cheap finished run (hashing embedder) over one text file; tests that tamper with it copy it first."""
+    from conftest import HashingEmbedder
+    from reviewnlp.pipeline import run
+
+    root = tmp_path_factory.mktemp("seed_run")
+    (root / "in").mkdir()
+    shutil.copy(SEED_BRIEFING, root / "in" / SEED_BRIEFING.name)
+    run([root / "in"], root / "out", embedder=HashingEmbedder())
+    return root
+
+
+def _copy_run(seed_run, tmp_path):
+    """A copy of the run whose documents.jsonl and run.json name the copied input, so it may be tampered with."""
+    shutil.copytree(seed_run, tmp_path / "run", symlinks=True)
+    out = tmp_path / "run" / "out"
+    for name in ("documents.jsonl", "run.json"):
+        (out / name).write_text((out / name).read_text().replace(str(seed_run), str(tmp_path / "run")))
+    from reviewnlp.outdir import refresh_manifest
+
+    refresh_manifest(out)
+    return out
+
+
+class _Served:
+    """``make_server`` over ``out`` in a thread; requests are raw HTTP, so the Host header is the test's choice."""
+
+    def __init__(self, out, host="127.0.0.1", **kwargs):
+        from conftest import HashingEmbedder
+
+        self.srv = make_server(out, host, 0, embedder=HashingEmbedder(), **kwargs)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+    def get(self, path, host="default", timeout=10):
+        """(status, Content-Type, body) for GET ``path``; ``host=None`` sends no Host header."""
+        return _http_get(self.port, path, f"127.0.0.1:{self.port}" if host == "default" else host, timeout)
+
+
+def _http_get(port, path, host, timeout=10):
+    """(status, Content-Type, body) of GET ``path`` on 127.0.0.1:``port`` with exactly this Host header (None: none)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.putrequest("GET", path, skip_host=True)
+        if host is not None:
+            conn.putheader("Host", host)
+        conn.endheaders()
+        r = conn.getresponse()
+        return r.status, r.getheader("Content-Type"), r.read()
+    finally:
+        conn.close()
+
+
+def _doc(out):
+    return json.loads((out / "documents.jsonl").read_text().splitlines()[0])
+
+
+def _rewrite_doc_path(out, new_path, in_manifest):
+    """What a hostile folder can do: point the document at another file and refresh run.json's digests."""
+    from reviewnlp.outdir import refresh_manifest
+
+    doc = _doc(out)
+    old = doc["path"]
+    lines = (out / "documents.jsonl").read_text().splitlines()
+    doc["path"] = str(new_path)
+    (out / "documents.jsonl").write_text("\n".join([json.dumps(doc)] + lines[1:]) + "\n")
+    if in_manifest:
+        manifest = json.loads((out / "run.json").read_text())
+        for d in manifest["documents"]:
+            d["path"] = str(new_path) if d["path"] == old else d["path"]
+        (out / "run.json").write_text(json.dumps(manifest))
+    refresh_manifest(out)
+    return doc["doc_id"]
+
+
+@pytest.mark.parametrize("in_manifest,status,error", [
+    (False, 404, "this document is not one of the inputs run.json recorded; run `reviewnlp run` again"),
+    (True, 409, "the file has changed since the run; run `reviewnlp run` again"),
+])
+def test_files_never_serves_a_file_documents_jsonl_was_edited_to_name(seed_run, tmp_path, in_manifest, status, error):
+    """Once: a documents.jsonl whose path was /etc/shadow (digests refreshed) made GET /files/<id> send it."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:$6$not-for-you\n")
+    out = _copy_run(seed_run, tmp_path)
+    doc_id = _rewrite_doc_path(out, secret, in_manifest)
+    with _Served(out) as s:
+        code, ctype, body = s.get(f"/files/{doc_id}")
+        assert (code, ctype) == (status, "application/json; charset=utf-8")
+        assert json.loads(body) == {"error": error} and b"not-for-you" not in body
+        if Path("/etc/shadow").exists():  # the reported path itself (readable when tests run as root)
+            doc_id = _rewrite_doc_path(out, "/etc/shadow", in_manifest)
+    if Path("/etc/shadow").exists():
+        with _Served(out) as s:
+            code, _, body = s.get(f"/files/{doc_id}")
+            assert code in (404, 409) and set(json.loads(body)) == {"error"}
+
+
+def test_files_refuses_a_source_replaced_by_a_link_or_edited_and_serves_it_again_once_restored(seed_run, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("elsewhere: not an input\n")
+    out = _copy_run(seed_run, tmp_path)
+    doc = _doc(out)
+    source = Path(doc["path"])
+    original = source.read_bytes()
+    changed = {"error": "the file has changed since the run; run `reviewnlp run` again"}
+    with _Served(out) as s:
+        url = f"/files/{doc['doc_id']}"
+        assert s.get(url)[::2] == (200, original)
+        assert s.get(url)[::2] == (200, original)  # verified once, still the same file
+        source.unlink()
+        source.symlink_to(secret)  # the name now leads elsewhere
+        code, _, body = s.get(url)
+        assert (code, json.loads(body)) == (409, changed)
+        source.unlink()
+        source.write_bytes(original[:-1] + b"!")  # same size, other bytes
+        os.utime(source, ns=(0, 0))
+        code, _, body = s.get(url)
+        assert (code, json.loads(body)) == (409, changed)
+        source.write_bytes(original)
+        assert s.get(url)[::2] == (200, original)  # the stat changed, so the file was hashed again
+        source.unlink()
+        code, _, body = s.get(url)
+        assert (code, json.loads(body)) == (404, {"error": "the file is no longer where the run read it; "
+                                                           "run `reviewnlp run` again"})
+
+
+def test_only_loopback_host_headers_are_answered_on_every_path(seed_run):
+    """Once: `curl -H 'Host: evil.example:8000'` (DNS rebinding) got the whole alignment table and the files."""
+    out = seed_run / "out"
+    doc_id = _doc(out)["doc_id"]
+    paths = ["/", "/app.js", "/api/alignments", "/api/search?q=kinship&mode=lexical", f"/files/{doc_id}", "/nope"]
+    with _Served(out) as s:
+        forbidden = {"error": f"this server answers only requests addressed to it; open http://127.0.0.1:{s.port}/"}
+        for host in ("evil.example", f"evil.example:{s.port}", None, "", "127.0.0.1:1", f"localhost.:{s.port}",
+                     f"127.0.0.1.evil.example:{s.port}", "10.0.0.7"):
+            for path in paths:
+                code, ctype, body = s.get(path, host)
+                assert (code, ctype, json.loads(body)) == (403, "application/json; charset=utf-8", forbidden), \
+                    (host, path)
+        for host in ("127.0.0.1", f"127.0.0.1:{s.port}", "localhost", f"LOCALHOST:{s.port}", "[::1]",
+                     f"[::1]:{s.port}"):
+            for path in paths[:-1]:
+                assert s.get(path, host)[0] == 200, (host, path)
+
+
+def test_two_host_headers_are_refused(seed_run):
+    import socket
+
+    with _Served(seed_run / "out") as s, socket.create_connection(("127.0.0.1", s.port), timeout=5) as c:
+        c.sendall(b"GET /api/alignments HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n")
+        assert c.makefile("rb").readline().startswith(b"HTTP/1.0 403 ")
+
+
+def test_serve_on_every_address_warns_and_accepts_ip_addresses_but_not_other_names(seed_run):
+    """--host 0.0.0.0 opens the folder to the network: one warning line first; rebinding names are still refused."""
+    import subprocess
+    import sys
+
+    out = seed_run / "out"
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "reviewnlp", "serve", "-o", str(out), "--host", "0.0.0.0",
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        assert proc.stderr.readline() == (f"warning: --host 0.0.0.0 lets anyone who can reach this machine read every "
+                                          f"document in {out}/ and search them; the default, 127.0.0.1, serves this "
+                                          "machine only\n")
+        line = proc.stdout.readline()
+        assert line.startswith(f"serving {out}/ at http://0.0.0.0:") and line.endswith("/  (Ctrl-C stops)\n")
+        port = int(line.split(":")[2].split("/")[0])
+        assert _http_get(port, "/api/alignments", f"127.0.0.1:{port}")[0] == 200
+        assert _http_get(port, "/api/alignments", f"192.0.2.7:{port}")[0] == 200  # the machine's LAN address, say
+        assert _http_get(port, "/api/alignments", f"evil.example:{port}")[0] == 403
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_on_loopback_prints_no_warning(seed_run):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "reviewnlp", "serve", "-o", str(seed_run / "out"),
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        assert proc.stdout.readline().startswith(f"serving {seed_run / 'out'}/ at http://127.0.0.1:")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.stderr.read() == ""
+
+
+def test_sixty_idle_sockets_do_not_block_a_new_request(seed_run):
+    """Once: 57 idle sockets blocked every new request; now each has a thread, a timeout, and a slot of a cap."""
+    import socket
+    import time
+
+    from reviewnlp.serve import IDLE_TIMEOUT_S, MAX_CONNECTIONS
+
+    assert MAX_CONNECTIONS > 60 and IDLE_TIMEOUT_S <= 30
+    with _Served(seed_run / "out") as s:
+        t0 = time.monotonic()
+        # A listen() backlog of 5 dropped every sixth of these, and each drop cost the client a 1 s retry.
+        idle = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(60)]
+        try:
+            for c in idle[::2]:
+                c.sendall(b"GET /api/alig")  # half a request line, never finished
+            assert s.get("/api/alignments", timeout=5)[0] == 200
+            assert time.monotonic() - t0 < 4
+        finally:
+            for c in idle:
+                c.close()
+
+
+def test_idle_connections_time_out_and_connections_past_the_cap_get_503_at_once(seed_run):
+    import socket
+    import time
+
+    with _Served(seed_run / "out", idle_timeout_s=1, max_connections=4) as s:
+        idle = [socket.create_connection(("127.0.0.1", s.port), timeout=5) for _ in range(4)]
+        try:
+            idle[0].sendall(b"GET / HTTP/1.1\r\n")  # a request line, then nothing
+            time.sleep(0.3)  # let the server take all four
+            t0 = time.monotonic()
+            code, ctype, body = s.get("/api/alignments", timeout=5)
+            assert (code, ctype) == (503, "application/json; charset=utf-8") and time.monotonic() - t0 < 2
+            assert json.loads(body) == {"error": "too many open connections (the most is 4); try again in a few "
+                                                 "seconds"}
+            t0 = time.monotonic()
+            assert [c.recv(1) for c in idle] == [b""] * 4  # the server closed each idle socket
+            assert time.monotonic() - t0 < 4
+            assert s.get("/api/alignments", timeout=5)[0] == 200  # their slots are free again
+        finally:
+            for c in idle:
+                c.close()
+
+
+def test_api_k_is_at_most_max_k(seed_run):
+    from reviewnlp.search import MAX_K
+
+    with _Served(seed_run / "out") as s:
+        code, _, body = s.get(f"/api/search?q=kinship+care&mode=dense&k={MAX_K}")
+        assert code == 200 and len(json.loads(body)) == MAX_K
+        code, _, body = s.get(f"/api/search?q=kinship&mode=lexical&k={MAX_K + 1}")
+        assert (code, json.loads(body)) == (400, {"error": f"k must be a whole number from 1 to {MAX_K}"})
+
+
+def test_serve_with_no_finished_run_is_one_line(tmp_path):
+    for out in (tmp_path / "never_run", tmp_path):
+        res = CliRunner().invoke(main, ["serve", "-o", str(out), "--port", "0"])
+        assert (res.exit_code, res.output) == (1, f"Error: {out}: no finished run here (no index.faiss); make one "
+                                                  f"with: reviewnlp run INPUTS -o {out}\n")
+    assert not (tmp_path / "never_run").exists()  # looking is not writing

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import shlex
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Iterable
 import numpy as np
 
 from .embed import Embedder, default_embedder, embedder_for
-from .errors import InvalidQueryError
+from .errors import InvalidQueryError, OutputFolderError
 from .evaluate import fold
 from .index import VectorIndex, index_model_id, load_index
 from .lexical import BM25, FILE as BM25_FILE, STOP, TOKEN_RE, texts_key, tokens  # noqa: F401 (BM25, tokens: API)
@@ -27,6 +28,10 @@ from .records import KINDS, STATUSES, Alignment, Document, Segment, read_jsonl
 
 RRF_K = 60
 DENSE_POOL = 2000  # dense candidates fetched from FAISS before filtering
+# The most results one search returns (CLI -k, the web API's k): k=100000 once answered with 251 MB of JSON.
+MAX_K = 100
+# What a search needs from a run, the last-written first: its absence says best that no run finished here.
+RUN_FILES = ("index.faiss", "documents.jsonl", "segments.jsonl")
 MODES = ("hybrid", "dense", "lexical", "phrase")
 STANCES = ("accepted", "partial", "deferred", "rejected")
 # One model load and one query encoding at a time: 20 concurrent first searches on a fresh server each loaded
@@ -83,6 +88,7 @@ class Searcher:
     def __init__(self, out_dir: str | Path, embedder: Embedder | None = None) -> None:
         out_dir = Path(out_dir)
         check_consistent(out_dir)  # files of two runs mixed in one folder would answer wrongly
+        check_finished(out_dir)
         self.out_dir = out_dir
         self._embedder = embedder
         self._index: VectorIndex | None = None
@@ -197,10 +203,24 @@ class Searcher:
                    highlight=(s.start - a, s.end - a))
 
 
+def check_finished(out_dir: str | Path) -> None:
+    """Raise :class:`OutputFolderError` in one line when ``out_dir`` holds no finished run to search.
+
+    Searching before any run, or with a wrong ``-o``, once ended in a 30-line FileNotFoundError traceback.
+    """
+    out_dir = Path(out_dir)
+    missing = next((name for name in RUN_FILES if not (out_dir / name).is_file()), None)
+    if missing:
+        raise OutputFolderError(f"{out_dir}: no finished run here (no {missing}); make one with: "
+                                f"reviewnlp run INPUTS -o {shlex.quote(str(out_dir))}")
+
+
 def _check_query(k, kinds, stances, statuses, date_from, date_to) -> None:
     """Raise :class:`InvalidQueryError` for a value no filter accepts (it would silently match nothing or all)."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise InvalidQueryError(f"k must be a whole number of at least 1, not {k!r}")
+    if k > MAX_K:
+        raise InvalidQueryError(f"k must be at most {MAX_K}, not {k!r}")
     for name, given, allowed in (("kind", kinds, KINDS), ("stance", stances, STANCES),
                                  ("status", statuses, STATUSES)):
         bad = sorted(set(given) - set(allowed))
