@@ -43,7 +43,7 @@ def corpus_sentences(n: int, segments: str | None) -> list[str]:
         with open(path, encoding="utf-8") as fh:
             texts = [json.loads(line)["text"] for line in fh]
     else:
-        from reviewnlp.batch import segment_full
+        from reviewnlp.units import segment_full
         from reviewnlp.extract import discover, extract_or_fail
         from reviewnlp.records import FailedFile
 

@@ -1,5 +1,6 @@
 """Segmentation: markers, voice, stance, and the offsets invariant on real documents."""
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -195,6 +196,7 @@ def test_a_paragraph_over_the_limit_is_fed_to_spacy_in_pieces_with_exact_offsets
     assert para[spans[0][0][0]:spans[0][0][1]] == "The committee met in May."
 
 
+@pytest.mark.slow  # 25-45 s; CI runs it with the slow tests
 def test_hard_wrapped_6_5_mb_text_with_no_blank_lines_segments(tmp_path):
     """Once spaCy's E088: the whole file is one paragraph of 6.5 million characters."""
     import textwrap
@@ -212,7 +214,7 @@ def test_hard_wrapped_6_5_mb_text_with_no_blank_lines_segments(tmp_path):
 def test_a_segmentation_failure_is_one_failed_file_not_a_crash(monkeypatch):
     """With chunking switched off, the giant paragraph hits spaCy's E088 again: caught per file."""
     import reviewnlp.segment as segment
-    from reviewnlp.batch import segment_or_fail
+    from reviewnlp.units import segment_or_fail
 
     monkeypatch.setattr(segment, "SPACY_CHUNK", 10**9)
     b = DocumentBuilder()
@@ -236,3 +238,135 @@ def test_one_line_text_of_50_mb_segments(tmp_path):
     segs = segment_document(doc)
     assert segs[-1].end == len(doc.text.rstrip()) and all(len(s.text) <= 10_000 for s in segs)
     assert all(doc.text[s.start:s.end] == s.text for s in segs[::100])
+
+
+# ------------------------------------------------ long and many headings (issues 12a, 13)
+
+def test_a_200_kb_heading_does_not_multiply_the_output(tmp_path, fake_embedder):
+    """Once 465 MB from a 278 KB .md: each of 1,000 segments repeated the 200 KB heading as its section."""
+    from reviewnlp.pipeline import run
+    from reviewnlp.records import Document, Segment, read_jsonl
+
+    src = tmp_path / "in" / "one_giant_heading.md"
+    src.parent.mkdir()
+    sentences = "\n\n".join(f"The committee met on day {i} and agreed the plan for that week." for i in range(1000))
+    src.write_text("# " + _soup(40_000)[:200_000] + "\n\n" + sentences + "\n", encoding="utf-8")
+    run([src.parent], tmp_path / "out", embedder=fake_embedder)
+    out = tmp_path / "out"
+    written = (out / "documents.jsonl").stat().st_size + (out / "segments.jsonl").stat().st_size
+    assert written < 5 * src.stat().st_size
+    (doc,) = read_jsonl(out / "documents.jsonl", Document)
+    segs = list(read_jsonl(out / "segments.jsonl", Segment))
+    # A 200 KB line is running text, not a title: it titles no section and not the document.
+    assert doc.sections == () and len(doc.title) <= 80
+    assert len(segs) >= 1000 and all(s.section is None for s in segs)
+    assert all(doc.text[s.start:s.end] == s.text for s in segs)
+    assert segs[-1].text == "The committee met on day 999 and agreed the plan for that week."
+
+
+def test_a_long_section_title_is_cut_at_a_word_for_its_segments():
+    from reviewnlp.records import Document, Section
+    from reviewnlp.sections import SECTION_TITLE_MAX, short_title
+
+    heading = "Recommendations on " + _soup(100)  # about 600 characters: long, but still a heading
+    b = DocumentBuilder()
+    b.add(heading, heading=2)
+    b.add("The Government should publish a plan. It should fund it.")
+    doc = b.build("long", "long.md", "test")
+    assert doc.sections[0].title == heading  # the document keeps the heading whole
+    cut = short_title(heading)
+    assert len(cut) <= SECTION_TITLE_MAX and cut.endswith("…") and heading.startswith(cut[:-1])
+    assert heading[len(cut) - 1] == " "  # cut where a word ends
+    segs = segment_document(doc)
+    assert {s.section for s in segs} == {cut}
+    # A document read from an older documents.jsonl may hold a giant title: its segments carry it cut too.
+    old = Document(doc_id="old", path="old.md", title="Old", text=doc.text,
+                   sections=(Section(_soup(40_000), 1, 0, len(doc.text)),))
+    assert all(len(s.section) <= SECTION_TITLE_MAX and s.section.endswith("…") for s in segment_document(old))
+    assert short_title("Short title") == "Short title" and short_title(None) is None
+    assert short_title("x" * 1000) == "x" * (SECTION_TITLE_MAX - 1) + "…"  # one unbroken word: cut at the limit
+
+
+def test_a_heading_over_the_limit_is_segmented_as_text():
+    from reviewnlp.extract.build import HEADING_MAX_CHARS
+
+    sentence = "The Government will publish a national kinship care strategy by the end of 2023."
+    giant = f"{sentence} " * (HEADING_MAX_CHARS // len(sentence) + 1)
+    b = DocumentBuilder()
+    b.add("Introduction", heading=1)
+    b.add(giant, heading=2)
+    b.add("continued in lower case after it.")
+    doc = b.build("g", "g.md", "test")
+    assert [s.title for s in doc.sections] == ["Introduction"]
+    assert doc.text.split("\n")[1] == giant.strip()  # its own paragraph, not joined to the heading
+    assert doc.text.split("\n")[2] == "continued in lower case after it."
+    segs = [s for s in segment_document(doc) if s.text == sentence]
+    # Classified as running text (a heading's sentences are all "other").
+    assert segs and all((s.kind, s.stance, s.section) == ("commitment", "accepted", "Introduction") for s in segs)
+
+
+def _recommendation_sections_by_scan(doc):
+    """recommendation_sections as it was: each title line scanned against every span, each span against all."""
+    from reviewnlp.sections import CHAPTER_LINE_RE, RECO_SECTION_RE, RECO_TITLE_LINE_RE
+
+    titled = [(x.start, x.end) for x in doc.sections if RECO_SECTION_RE.match(x.title)]
+    for m in RECO_TITLE_LINE_RE.finditer(doc.text):
+        if any(a <= m.start() < b for a, b in titled):
+            continue
+        end = next((n.start() for n in CHAPTER_LINE_RE.finditer(doc.text, m.end())), len(doc.text))
+        titled.append((m.start(), end))
+    return [(a, b) for a, b in titled if not any((a, b) != (c, d) and a <= c and d <= b for c, d in titled)]
+
+
+LINES = ("Recommendations", "Chapter 2: Findings", "Appendix A", "The Inquiry heard evidence.",
+         "Conclusions and recommendations", "1.5 Recommendations", "", "  ", "Annex B list")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(LINES), st.one_of(st.none(), st.integers(1, 3))), max_size=14),
+       st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=4))
+def test_recommendation_sections_equal_the_scan(lines, extra):
+    """The sorted, bisecting version gives the scan's spans, in its order, on any mix of headings and lines;
+    and the span test answers as a scan of those spans would."""
+    from reviewnlp.records import Section
+    from reviewnlp.sections import recommendation_sections, span_test
+
+    b = DocumentBuilder()
+    for text, level in lines:
+        b.add(text, heading=level, join_split=False)
+    doc = b.build("r", "r.md", "test")
+    # Overlapping and reversed spans as an older or hand-made Document may hold.
+    doc = replace(doc, sections=doc.sections + tuple(Section("Recommendations", 2, a, c) for a, c in extra))
+    spans = recommendation_sections(doc)
+    assert spans == _recommendation_sections_by_scan(doc)
+    inside = span_test(spans + list(extra))
+    for x in range(-1, len(doc.text) + 2):
+        assert inside(x) == any(a <= x < c for a, c in spans + list(extra))
+
+
+def _headed(n: int):
+    """``n`` headings over three levels, one in four "Recommendations", each on its own page."""
+    b = DocumentBuilder()
+    for i in range(n):
+        b.add("Recommendations" if i % 4 == 0 else f"Part {i} of the report", page=1 + i, heading=1 + i % 3)
+    return b.build(f"h{n}", "headings.md", "test")
+
+
+def test_segmentation_is_linear_in_headings():
+    """Once quadratic: each segment scanned every section (and page) for its own; 32,000 headings took 103 s."""
+    import time
+
+    from test_records import _page_at_by_scan, _section_at_by_scan
+
+    segment_document(_headed(10))  # spaCy loaded outside the timing
+    took = {}
+    for n in (8_000, 32_000):
+        doc = _headed(n)
+        t = time.perf_counter()
+        segs = segment_document(doc)
+        took[n] = time.perf_counter() - t
+        assert len(segs) == n * 3 // 4  # a bare "Recommendations" line opens a block: no segment of its own
+    assert took[32_000] < 8 * took[8_000], took
+    assert all(doc.text[s.start:s.end] == s.text for s in segs)
+    assert all(s.section == _section_at_by_scan(doc, s.start) and s.page == _page_at_by_scan(doc, s.start)
+               for s in segs[::997])

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, Sequence
 from .cues import (FUNDING_ASK_RE, REPORTING_RE, REVIEW_ACTOR_RE, action, addressee, deadline, is_gov_voice, modal,
                    money, recommendation_leadin, recommends, stance_of)
 from .records import Document, Segment
+from .sections import recommendation_sections, short_title, span_test
 from .vocab import (EXPLICIT_RECOMMEND_RE as EXPLICIT_CUE_RE, OUTLINE_LABEL_RE, REC_PREFIX, RESPONSE_LABEL,  # noqa: F401
                     canonical_label, is_rec_label, printed_number)
 
@@ -53,8 +54,6 @@ SUBJUNCTIVE_RE = re.compile(r"(?<!\bwill )(?<!\bwould )(?<!\bcan )(?<!\bmay )(?<
 TERMINAL_PUNCT_RE = re.compile(r"[.;:!?]\s*$")
 PRONOUN_START_RE = re.compile(r"^(?:It|This|They|These|He|She)\b")
 STOP_ORG_WORDS = {"The", "This", "That", "In", "A", "An", "Its", "Their"}
-
-
 @dataclass
 class _Context:
     """What the surrounding text says about who is speaking."""
@@ -332,7 +331,7 @@ def segment_document(doc: Document) -> list[Segment]:
     known = [org_name(n) for n in sorted({n.strip() for n in ORG_RE.findall(doc.text) if len(n.split()) >= 2},
                                           key=lambda n: (-len(n), n))]
     ctx = _Context(body=find_body(doc.title))
-    reco_spans = recommendation_sections(doc)
+    in_reco = span_test(recommendation_sections(doc))
     segs: list[Segment] = []
     for (a, b, label, off), spans in zip(items, sent_spans):
         para = doc.text[a:b]
@@ -343,7 +342,7 @@ def segment_document(doc: Document) -> list[Segment]:
                 # "Recommendation 9: Regular use of red teams" set as a heading titles the paragraph below.
                 ctx.pending_label, ctx.block, ctx.block_para = label, "recommendation", True
                 continue
-            if label and re.fullmatch(r"\d{1,3}", label) and any(x <= a < y for x, y in reco_spans):
+            if label and re.fullmatch(r"\d{1,3}", label) and in_reco(a):
                 # "1. Compensation" in a recommendations list numbers the paragraph below it.
                 ctx.pending_label = label
         if printed_number(label) is not None and heading is None and _is_title(para[off:]):
@@ -374,11 +373,11 @@ def segment_document(doc: Document) -> list[Segment]:
         # A distinctive outline label ("4a i", "12c") on a paragraph with a modal is a printed recommendation.
         outline_reco = bool(label and OUTLINE_LABEL_RE.fullmatch(label)
                             and (modal(para) or SUBJUNCTIVE_RE.search(para)
-                                 or (any(x <= a < y for x, y in reco_spans)  # an item, not a sub-title
+                                 or (in_reco(a)  # an item, not a sub-title
                                      and (len(para.split()) >= 6 or TERMINAL_PUNCT_RE.search(para)))))
         # A numbered paragraph of a conclusions-and-recommendations chapter that asks ("8.8 Departmental
         # advisers ... should be responsible"), with or without the word "recommend".
-        numbered_ask = bool(label and re.fullmatch(r"\d{1,2}\.\d{1,2}", label) and any(x <= a < y for x, y in reco_spans)
+        numbered_ask = bool(label and re.fullmatch(r"\d{1,2}\.\d{1,2}", label) and in_reco(a)
                             and (modal(para) or ASK_RE.search(para) or recommends(para)))
         in_reco_block = is_rec_label(label) or outline_reco or numbered_ask or (
             ctx.block == "recommendation" and ctx.block_para)
@@ -435,8 +434,8 @@ def segment_document(doc: Document) -> list[Segment]:
             n = len(segs)
             segs.append(Segment(
                 seg_id=f"{doc.doc_id}:s{n:05d}", doc_id=doc.doc_id, start=start, end=end, text=text,
-                page=doc.page_at(start), section=doc.section_at(start), kind=kind, stance=stance, body=body,
-                label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD,
+                page=doc.page_at(start), section=short_title(doc.section_at(start)), kind=kind, stance=stance,
+                body=body, label=label if s_a == spans[0][0] else None, cue=cue, method=METHOD,
                 footnotes=tuple(f.number for f in doc.footnotes_in(start, end))))
         para_segs = segs[first_seg:]
         block = segs[first_seg - 1] if first_seg else None
@@ -522,28 +521,8 @@ def split_asks(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-RECO_SECTION_RE = re.compile(r"(?i)^(?:[\d.]+\s+|appendix \w+:?\s+|annex \w+:?\s+|chapter \w+\s*[:.–-]?\s*)?(?:the\s+)?"
-                             r"(?:summary of |list of )?(?:conclusions and )?recommendations\b")
-# A committee's summary chapter printed as a plain line ("CHAPTER 8: CONCLUSIONS AND RECOMMENDATIONS"), and
-# the line that ends it.
-RECO_TITLE_LINE_RE = re.compile(r"(?im)^(?:chapter \w+\s*[:.–-]?\s*)?(?:the\s+)?(?:summary of |list of )?"
-                                r"(?:conclusions and )?recommendations\s*$")
-CHAPTER_LINE_RE = re.compile(r"(?im)^(?:chapter \w+|appendix \w+|annex \w+)\b")
 # An ask without the word "recommend": a modal, or what someone "will need to" do.
 ASK_RE = re.compile(r"(?i)\bwill need (?:\w+ )?to\b")
-
-def recommendation_sections(doc: Document) -> list[tuple[int, int]]:
-    """Spans of the innermost sections titled as recommendations ("1.5 Recommendations" holds the
-    discussion, "The Recommendations" inside it the list itself)."""
-    titled = [(x.start, x.end) for x in doc.sections if RECO_SECTION_RE.match(x.title)]
-    for m in RECO_TITLE_LINE_RE.finditer(doc.text):
-        if any(a <= m.start() < b for a, b in titled):
-            continue
-        # A title line the extractor did not set as a heading: its chapter runs to the next chapter line.
-        end = next((n.start() for n in CHAPTER_LINE_RE.finditer(doc.text, m.end())), len(doc.text))
-        titled.append((m.start(), end))
-    return [(a, b) for a, b in titled if not any((a, b) != (c, d) and a <= c and d <= b for c, d in titled)]
-
 
 def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     """Where a document marks its recommendations, keep only the marked ones.
@@ -560,8 +539,8 @@ def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     numbered = {s.label for s in recs if printed_number(s.label) is not None}
     boxed = sum(1 for s in recs if s.label == REC_PREFIX)
     explicit = sum(1 for s in recs if EXPLICIT_CUE_RE.search(s.text))
-    reco_spans = recommendation_sections(doc)
-    in_section = sum(1 for s in recs if any(a <= s.start < b for a, b in reco_spans))
+    in_reco = span_test(recommendation_sections(doc))
+    in_section = sum(1 for s in recs if in_reco(s.start))
     # A briefing may have one small "Recommendations" subsection among prose reports of others:
     # section titles decide only when they hold a good share of the document's recommendations.
     by_section = in_section >= 5 and in_section >= 0.3 * len(recs)
@@ -571,7 +550,7 @@ def apply_conventions(doc: Document, segs: list[Segment]) -> list[Segment]:
     for s in segs:
         marked = (is_rec_label(s.label) or EXPLICIT_CUE_RE.search(s.text)
                   or OUTLINE_LABEL_RE.fullmatch(s.label or "")
-                  or any(a <= s.start < b for a, b in reco_spans))
+                  or in_reco(s.start))
         if s.kind == "recommendation" and not marked:
             s = replace(s, kind="commentary", body=None, method=f"{s.method}+convention",
                         addressee=None, action=None)

@@ -20,7 +20,8 @@ import numpy as np
 from ..cues import asks, bare_leadin
 from ..evaluate import fold
 from ..records import Document, Pairing, Recommendation, Role, Segment
-from ..segment import ORG_RE, org_name, recommendation_sections
+from ..sections import recommendation_sections
+from ..segment import ORG_RE, org_name
 from ..vocab import content_words, is_formal_label, is_rec_label, is_verdict, label_key, printed_number
 from .blocks import is_contents
 from .extent import asks_below, drop_contained_leadins, items_below, lead_in_items

@@ -52,6 +52,9 @@ def cited_pages(note: str) -> tuple[str | None, str | None]:
 
 
 NUMBERED_TITLE_RE = re.compile(r"\d{1,3}[.)]\s")
+# Longest paragraph that may be a heading.  A longer one (a 200 KB "# ..." line) is running text: it is
+# segmented as such and titles no section, nor the document.
+HEADING_MAX_CHARS = 1_000
 
 
 def _nest_numbered(headings: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
@@ -110,6 +113,8 @@ class DocumentBuilder:
         if not para:
             return
         markers = [(max(0, min(len(para), off - lead)), num) for off, num in markers]
+        if heading is not None and len(para) > HEADING_MAX_CHARS:
+            heading, join_split = None, False  # set apart as a heading, so still a paragraph of its own
         if page is not None:
             self.add_page(page, ocr)
         joined = join_split and heading is None and self.parts and continues(self.last_para, para)
