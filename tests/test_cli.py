@@ -220,11 +220,11 @@ def test_a_run_where_every_file_failed_or_nothing_recommends_still_writes_every_
     no_recs = tmp_path / "no_recs"
     no_recs.mkdir()
     (no_recs / "weather.txt").write_text("The weather was fine all week. Nobody asked anybody to do anything.\n")
-    for src, first_line in ((failed_only, "1 files: 0 processed, 0 from cache, 1 failed"),
-                            (no_recs, "1 files: 1 processed, 0 from cache, 0 failed")):
+    for src, first_line, rc in ((failed_only, "1 files: 0 processed, 0 from cache, 1 failed", 1),
+                                (no_recs, "1 files: 1 processed, 0 from cache, 0 failed", 0)):
         out = tmp_path / f"out_{src.name}"
         res = CliRunner().invoke(main, ["run", str(src), "-o", str(out), "-q"])
-        assert res.exit_code == 0, res.output
+        assert res.exit_code == rc, res.output  # nothing processed is exit 1, but every output is written
         assert res.output.splitlines()[0] == first_line
         assert json.loads((out / "run.json").read_text())["counts"]["recommendations"] == 0
         for name in ("alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html", "errors.jsonl"):
@@ -237,3 +237,148 @@ def test_terminal_lines_escape_control_characters_and_pages_read_as_ranges():
 
     assert safe_line("scan\x1b[31m.pdf\n") == "scan\\x1b[31m.pdf\\n"
     assert page_ranges([9, 3, 4, 5, 12, 13]) == "3-5, 9, 12-13"
+
+
+# ------------------------------------------------ terminal names, exit codes, the embeddings line (round two)
+
+# Each fails at once (.docx is unsupported).  "sub [/b] draft.docx" is "b] draft.docx" in the folder "sub [":
+# its path holds rich's closing tag "[/b]".
+HOSTILE_NAMES = {"sub [/b] draft.docx": "sub [/b] draft.docx",
+                 "[blink]BLINK.docx": "[blink]BLINK.docx",
+                 "clear\x1b[2Jscreen.docx": "clear\\x1b[2Jscreen.docx",
+                 "osc\x1b]0;title\x07name.docx": "osc\\x1b]0;title\\x07name.docx",
+                 "forged\nerror: board_minutes.pdf: encrypted.docx":
+                     "forged\\nerror: board_minutes.pdf: encrypted.docx",
+                 ":warning: emoji.docx": ":warning: emoji.docx"}
+# What must never reach a terminal from those names: the raw sequences, and rich's blink.
+RAW_BYTES = (b"\x1b[2J", b"\x1b]0;title", b"\x07", b"\x1b[5m")
+
+
+def _hostile_folder(root: Path) -> Path:
+    src = root / "in"
+    (src / "sub [").mkdir(parents=True)
+    for name in HOSTILE_NAMES:
+        (src / name).write_text("x")
+    # U+202E (right-to-left override) and U+009B (an 8-bit CSI) survive extraction: search shows them escaped.
+    (src / "good.txt").write_text("# Kinship \u202eevil\x9b2J carers\n\nThe Government should fund kinship "
+                                  "carers.\nNext line.\n\nThe Government accepts this recommendation.\n")
+    return src
+
+
+def _expected_lines(src: Path, prefix: str) -> list[str]:
+    return sorted(f"{prefix}{src}/{shown}: unsupported (suffix '.docx')" for shown in HOSTILE_NAMES.values())
+
+
+def _run_on_a_terminal(args: list[str], timeout: float = 300) -> tuple[int, bytes]:
+    """``python -m reviewnlp ARGS`` with a pseudo-terminal as stdout and stderr, so rich draws its bars."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "TERM")}
+    env.update(TERM="xterm-256color", HF_HUB_OFFLINE="1")
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes the CLI
+        try:
+            os.execve(sys.executable, [sys.executable, "-m", "reviewnlp", *args], env)
+        finally:
+            os._exit(127)
+    out, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 1.0)[0]:
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except OSError:  # EIO: the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        else:
+            os.kill(pid, 9)
+    finally:
+        os.close(fd)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), out
+
+
+def _screen_lines(out: bytes) -> list[str]:
+    """The lines a terminal ends up showing: rich's cursor and colour sequences dropped, redraws resolved."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace"))
+    return [line.rsplit("\r", 1)[-1] for line in text.replace("\r\n", "\n").split("\n")]
+
+
+def test_file_names_reach_a_terminal_escaped_one_line_each(tmp_path):
+    """Once: "[/b]" in a path killed the run with rich's MarkupError, "[blink]" blinked, ESC[2J cleared the
+    screen, an OSC sequence retitled the window, and a newline forged an "error:" line."""
+    src = _hostile_folder(tmp_path)
+    out = tmp_path / "out"
+    rc, raw = _run_on_a_terminal(["run", str(src), "-o", str(out)])
+    lines = _screen_lines(raw)
+    assert rc == 0, raw.decode("utf-8", "replace")[-3000:]
+    assert b"Traceback" not in raw and b"MarkupError" not in raw
+    assert b"\x1b[" in raw  # rich did draw (its own escapes are fine)
+    for seq in RAW_BYTES:
+        assert seq not in raw, seq
+    assert sorted(l for l in lines if l.startswith("error: ")) == _expected_lines(src, "error: ")
+    assert sorted(l for l in lines if l.startswith("  failed: ")) == _expected_lines(src, "  failed: ")
+    assert not any(l.startswith("error: board_minutes.pdf") for l in lines)
+    assert sum(l.startswith("embeddings: openvino ") for l in lines) == 1
+    assert len(json.loads((out / "run.json").read_text())["failed"]) == len(HOSTILE_NAMES)
+
+
+def test_file_names_are_escaped_off_a_terminal_too(tmp_path):
+    import os
+
+    src = _hostile_folder(tmp_path)
+    os.symlink("missing", src / "dangling\x1b[31m.txt")  # a skipped entry
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(src), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "\x1b" not in res.output and "\x07" not in res.output
+    lines = res.output.splitlines()
+    assert sorted(l for l in lines if l.startswith("error: ")) == _expected_lines(src, "error: ")
+    assert sorted(l for l in lines if l.startswith("  failed: ")) == _expected_lines(src, "  failed: ")
+    assert f"skipped: {src}/dangling\\x1b[31m.txt: broken symlink" in lines
+    assert f"  skipped: {src}/dangling\\x1b[31m.txt: broken symlink" in lines
+    assert sum(l.startswith("embeddings: openvino ") for l in lines) == 1
+    res = CliRunner().invoke(main, ["extract", str(src), "-o", str(tmp_path / "extract_out")])
+    lines = res.output.splitlines()
+    assert sorted(l for l in lines if l.startswith("error: ")) == _expected_lines(src, "error: ")
+    assert f"skipped: {src}/dangling\\x1b[31m.txt: broken symlink" in lines
+    res = CliRunner().invoke(main, ["search", "kinship carers", "-o", str(out), "--mode", "lexical"])
+    assert res.exit_code == 0, res.output
+    assert "Kinship \\u202eevil\\x9b2J carers" in res.output
+    assert "\u202e" not in res.output and "\x9b" not in res.output and "\x1b" not in res.output
+    assert all(l.startswith(("0.", "1.", "        ")) for l in res.output.splitlines())  # a hit is two lines
+
+
+def test_a_run_where_nothing_could_be_processed_exits_1_and_says_so(tmp_path):
+    import os
+
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(FIXTURES / "encrypted_user_password.pdf", src / "locked.pdf")
+    (src / "notes.docx").write_text("x")
+    os.symlink("missing.txt", src / "dangling.txt")
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["run", str(src), "-o", str(out), "-q"])
+    assert res.exit_code == 1
+    assert res.output.splitlines()[0] == "2 files: 0 processed, 0 from cache, 2 failed, 1 skipped"
+    assert res.output.endswith(f"Error: no input file could be processed (2 failed, 1 skipped); "
+                               f"see {out}/errors.jsonl\n")
+    assert len((out / "errors.jsonl").read_text().splitlines()) == 2
+    assert json.loads((out / "run.json").read_text())["files"]["failed"] == 2
+    res = CliRunner().invoke(main, ["run", str(src), "-o", str(out), "-q"])  # from the cache: still nothing
+    assert res.exit_code == 1 and res.output.endswith("see " + f"{out}/errors.jsonl\n")
+
+
+def test_an_error_line_naming_a_hostile_folder_is_one_escaped_line(tmp_path):
+    empty = tmp_path / "empty\x1b[2J\nError: forged"
+    empty.mkdir()
+    res = CliRunner().invoke(main, ["run", str(empty), "-o", str(tmp_path / "out")])
+    assert (res.exit_code, res.output) == (
+        1, f"Error: no input files found in {tmp_path}/empty\\x1b[2J\\nError: forged\n")

@@ -67,15 +67,31 @@ def test_equal_length_batches_never_mix_lengths():
 
 
 def test_model_ids_name_backend_and_precision():
+    import openvino as ov
+
+    from reviewnlp.embed import native_precision
+
     ids = {b: make_embedder(b).model_id for b in ("openvino", "openvino-f32", "torch")}
     assert all(i.startswith(MODEL_NAME + "/") for i in ids.values()) and ids["torch"] not in (ids["openvino"],
                                                                                               ids["openvino-f32"])
-    # The default runs at the CPU's native precision: on a CPU without bf16 (AVX2 only) that is f32, and the
-    # two OpenVINO embedders are the same model, so they share one id; with bf16 they differ.
-    assert (ids["openvino"] == ids["openvino-f32"]) == ids["openvino"].endswith("-f32")
+    # The default runs at the precision OpenVINO picks for this CPU (its INFERENCE_PRECISION_HINT, the probe
+    # the code uses): bf16 where the CPU has AVX512_BF16 or AMX, f32 on one without (an AVX2-only AMD EPYC).
+    # There the two OpenVINO embedders are one model and share one id; with bf16 they differ.
+    native = native_precision()
+    assert native in {"bf16", "f32", "f16"}
+    if "BF16" not in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"):
+        assert native == "f32"  # a CPU without bf16 instructions never defaults to bf16
+    assert ids["openvino"].endswith(f"-{native}") and ids["openvino-f32"].endswith("-f32")
+    assert (ids["openvino"] == ids["openvino-f32"]) == (native == "f32")
     assert ids["torch"] == MODEL_ID and MODEL_ID.endswith("/torch-fp32")
-    assert "/openvino-" in ids["openvino"] and ids["openvino-f32"].endswith("-f32")
-    assert ids["openvino"].rsplit("-", 1)[1] in {"bf16", "f32", "f16"}
+    assert "/openvino-" in ids["openvino"]
+    # The run summary's "embeddings:" line says which precision ran and why.
+    said = make_embedder("openvino").describe()
+    assert said.startswith(f"openvino {native} (")
+    assert said.startswith(f"openvino {native} (this CPU has no bf16") == (native == "f32")
+    forced = make_embedder("openvino-f32").describe()
+    assert forced == (said if native == "f32" else "openvino f32 (forced by the openvino-f32 backend)")
+    assert make_embedder("torch").describe() == "torch fp32 on the cpu"
     for model_id in ids.values():  # a run's id names an embedder that reproduces it
         assert embedder_for(model_id).model_id == model_id
     assert embedder_for("some/other-model") is None and embedder_for(None) is None

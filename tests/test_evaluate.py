@@ -94,3 +94,57 @@ def test_malformed_alignments_file_is_one_clear_error(tmp_path, content, message
     gold.write_text(json.dumps(GOLD_ITEM) + "\n")
     res = _evaluate(rows, gold)
     assert (res.exit_code, res.output) == (1, "Error: " + message.format(p=rows) + "\n")
+
+
+# ------------------------------------------------ deep nesting and wrong types give one line too (round two)
+
+DEEP = "[" * 3000 + "]" * 3000
+
+
+@pytest.mark.parametrize("line,message", [
+    (DEEP, "{p}:2: not a valid gold file: the line's JSON nests too deeply to read"),
+    (json.dumps({**GOLD_ITEM, "id": "G2", "rec": {"x": [[[[DEEP]]]]}}).replace(json.dumps(DEEP), DEEP),
+     "{p}:2: not a valid gold file: the line's JSON nests too deeply to read"),
+    (json.dumps({**GOLD_ITEM, "rec": 5}), "{p}:2: not a valid gold file: 'rec' must be a string, not a number"),
+    (json.dumps({**GOLD_ITEM, "also_ok": None}),
+     "{p}:2: not a valid gold file: 'also_ok' must be an array of strings, not null"),
+    (json.dumps({**GOLD_ITEM, "also_ok": "partial"}),
+     "{p}:2: not a valid gold file: 'also_ok' must be an array of strings, not a string"),
+    (json.dumps({**GOLD_ITEM, "resp": ["fund them", 3]}),
+     "{p}:2: not a valid gold file: 'resp' must be an array of strings, but it holds a number"),
+    (json.dumps({**GOLD_ITEM, "status": ["accepted"]}),
+     "{p}:2: not a valid gold file: 'status' must be a string, not an array"),
+    (json.dumps({**GOLD_ITEM, "id": {"n": 1}}),
+     "{p}:2: not a valid gold file: 'id' must be a string or a number, not an object"),
+])
+def test_gold_line_nested_too_deep_or_of_the_wrong_type_is_one_numbered_error(tmp_path, line, message):
+    """Once: RecursionError on "[[[[...]]]]" 3,000 deep, and TypeError on "rec": 5 or "also_ok": null."""
+    rows, gold = tmp_path / "alignments.jsonl", tmp_path / "gold.jsonl"
+    rows.write_text(json.dumps(ROW) + "\n")
+    gold.write_text(json.dumps(GOLD_ITEM) + "\n" + line + "\n")
+    res = _evaluate(rows, gold)
+    assert (res.exit_code, res.output) == (1, "Error: " + message.format(p=gold) + "\n")
+
+
+@pytest.mark.parametrize("line,message", [
+    (DEEP, "{p}:2: not a valid alignments file: the line's JSON nests too deeply to read"),
+    (json.dumps({**ROW, "recommendation_text": 5}),
+     "{p}:2: not a valid alignments file: 'recommendation_text' must be a string, not a number"),
+    (json.dumps({**ROW, "status": None}), "{p}:2: not a valid alignments file: 'status' must be a string, not null"),
+    (json.dumps({**ROW, "response_text": ["We will fund them."]}),
+     "{p}:2: not a valid alignments file: 'response_text' must be a string or null, not an array"),
+])
+def test_alignments_line_nested_too_deep_or_of_the_wrong_type_is_one_numbered_error(tmp_path, line, message):
+    rows, gold = tmp_path / "alignments.jsonl", tmp_path / "gold.jsonl"
+    rows.write_text(json.dumps(ROW) + "\n" + line + "\n")
+    gold.write_text(json.dumps(GOLD_ITEM) + "\n")
+    res = _evaluate(rows, gold)
+    assert (res.exit_code, res.output) == (1, "Error: " + message.format(p=rows) + "\n")
+
+
+def test_a_gap_row_with_null_response_and_a_numeric_gold_id_still_score(tmp_path):
+    rows, gold = tmp_path / "alignments.jsonl", tmp_path / "gold.jsonl"
+    rows.write_text(json.dumps({**ROW, "status": "gap", "response_text": None}) + "\n")
+    gold.write_text(json.dumps({**GOLD_ITEM, "id": 7, "status": "gap", "resp": []}) + "\n")
+    res = CliRunner().invoke(main, ["evaluate", str(rows), "--gold", str(gold), "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["status_right"] == 1

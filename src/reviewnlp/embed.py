@@ -77,6 +77,10 @@ class MiniLMEmbedder:
             _check_cuda()
         self.model_id = MODEL_ID if self.device == "cpu" else f"{MODEL_NAME}/torch-{self.device}-fp32"
 
+    def describe(self) -> str:
+        """Backend, precision and where it runs, for the run summary: ``torch fp32 on the cpu``."""
+        return f"torch fp32 on the {self.device}"
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` (normalised, float32).  Empty input gives a (0, dim) array."""
         if not texts:
@@ -148,6 +152,25 @@ class OpenVINOEmbedder:
             self._model_id = f"{MODEL_NAME}/openvino-{metadata.version('openvino')}-{self.precision}"
         return self._model_id
 
+    def describe(self) -> str:
+        """Backend and the precision that runs, and why, for the run summary.
+
+        ``openvino bf16 (this CPU has AMX)``, ``openvino f32 (this CPU has no bf16; AVX2)`` or
+        ``openvino f32 (forced by the openvino-f32 backend)``.
+        """
+        native = _default_precision()
+        if self._precision is not None and self.precision != native:
+            why = ("forced by the openvino-f32 backend" if self.precision == "f32"
+                   else f"asked for; this CPU runs {native}")
+        elif native == "bf16":
+            why = f"this CPU has {bf16_isa() or 'bf16'}"
+        elif native != "f32":  # f16 on an ARM CPU
+            why = "the CPU plugin's default on this CPU"
+        else:
+            isa = vector_isa()
+            why = f"this CPU has no bf16{'; ' + isa if isa else ''}"
+        return f"openvino {self.precision} ({why})"
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts`` (normalised, float32).  Empty input gives a (0, dim) array."""
         if not texts:
@@ -202,11 +225,44 @@ def _ov_core():
 
 
 def _default_precision() -> str:
+    """The CPU plugin's default inference precision: what OpenVINO itself decided this CPU runs."""
     hint = str(_ov_core().get_property("CPU", "INFERENCE_PRECISION_HINT")).lower()
     for name, short in _PRECISION_NAMES.items():
         if name in hint:
             return short
     return "f32"
+
+
+def native_precision() -> str:
+    """The precision the default ``openvino`` backend runs at on this CPU (``bf16`` or ``f32``)."""
+    return _default_precision()
+
+
+# /proc/cpuinfo flags, best first: only to name the instructions in the run summary (OpenVINO decides).
+_BF16_FLAGS = (("amx_bf16", "AMX"), ("avx512_bf16", "AVX512_BF16"))
+_VECTOR_FLAGS = (("avx512f", "AVX512"), ("avx2", "AVX2"), ("avx", "AVX"), ("sse4_2", "SSE4.2"))
+
+
+@lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str]:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:  # not Linux: the summary names the precision without the instructions
+        pass
+    return frozenset()
+
+
+def bf16_isa() -> str | None:
+    """The bf16 instructions this CPU has (``AMX``, ``AVX512_BF16``), or None (or not known here)."""
+    return next((name for flag, name in _BF16_FLAGS if flag in _cpu_flags()), None)
+
+
+def vector_isa() -> str | None:
+    """This CPU's widest vector instructions (``AVX512``, ``AVX2``, ...), or None where not known."""
+    return next((name for flag, name in _VECTOR_FLAGS if flag in _cpu_flags()), None)
 
 
 _OV_LOCK = threading.Lock()

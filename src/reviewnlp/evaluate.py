@@ -71,12 +71,47 @@ def score(rows: Sequence[dict[str, Any]], gold: Sequence[dict[str, Any]]) -> dic
 
 GOLD_KEYS = ("id", "rec", "status")
 ROW_KEYS = ("recommendation_text", "status")
+# What each key the scorer reads must hold (a key may be absent unless listed above): a wrong type is one
+# line naming the file, the line and the key, not a TypeError half-way through scoring.
+TEXT, TEXTS, OPTIONAL_TEXT, ID = "a string", "an array of strings", "a string or null", "a string or a number"
+GOLD_TYPES = {"id": ID, "rec": TEXT, "status": TEXT, "also_ok": TEXTS, "resp": TEXTS}
+ROW_TYPES = {"recommendation_text": TEXT, "status": TEXT, "response_text": OPTIONAL_TEXT}
 
 
-def read_items(path: str | Path, what: str, required: Sequence[str]) -> list[dict[str, Any]]:
+def _holds(value: Any, kind: str) -> bool:
+    if kind == TEXT:
+        return isinstance(value, str)
+    if kind == OPTIONAL_TEXT:
+        return value is None or isinstance(value, str)
+    if kind == ID:
+        return isinstance(value, (str, int, float)) and not isinstance(value, bool)
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _wrong_type(item: dict[str, Any], types: dict[str, str]) -> str | None:
+    """Why the first key of ``item`` with a wrongly typed value is wrong, or None."""
+    for key, kind in types.items():
+        if key in item and not _holds(item[key], kind):
+            value = item[key]
+            if kind == TEXTS and isinstance(value, list):
+                bad = next(v for v in value if not isinstance(v, str))
+                return f"{key!r} must be {kind}, but it holds {_a_json(bad)}"
+            return f"{key!r} must be {kind}, not {_a_json(value)}"
+    return None
+
+
+def _a_json(value: Any) -> str:
+    """The JSON type of ``value`` with its article: "a number", "an array", "null"."""
+    name = _json_type(value)
+    return name if name == "null" else f"{'an' if name[0] in 'ao' else 'a'} {name}"
+
+
+def read_items(path: str | Path, what: str, required: Sequence[str],
+               types: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Read a JSONL file of objects that each have the ``required`` keys, or raise one clear error.
 
-    ``what`` names the file's role in the message ("gold file", "alignments file").
+    ``what`` names the file's role in the message ("gold file", "alignments file"); ``types``
+    maps keys to the kind of value they must hold (``GOLD_TYPES``, ``ROW_TYPES``).
     The first bad line is named with its number and what is wrong with it.
     """
     path = Path(path)
@@ -94,12 +129,18 @@ def read_items(path: str | Path, what: str, required: Sequence[str]) -> list[dic
             item = json.loads(line)
         except ValueError:
             raise ReviewNLPError(f"{path}:{n}: not a valid {what}: the line is not JSON") from None
+        except RecursionError:  # "[[[[...]]]]" thousands deep: Python's parser gives up
+            raise ReviewNLPError(f"{path}:{n}: not a valid {what}: the line's JSON nests too deeply "
+                                 "to read") from None
         if not isinstance(item, dict):
             raise ReviewNLPError(f"{path}:{n}: not a valid {what}: expected a JSON object per line, "
                                  f"got a JSON {_json_type(item)}")
         missing = [k for k in required if k not in item]
         if missing:
             raise ReviewNLPError(f"{path}:{n}: not a valid {what}: no {', '.join(repr(k) for k in missing)}")
+        wrong = _wrong_type(item, types or {})
+        if wrong:
+            raise ReviewNLPError(f"{path}:{n}: not a valid {what}: {wrong}")
         items.append(item)
     if not items:
         raise ReviewNLPError(f"{path}: the {what} is empty")
@@ -107,7 +148,8 @@ def read_items(path: str | Path, what: str, required: Sequence[str]) -> list[dic
 
 
 def _json_type(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(type(value), "number")
+    return {list: "array", dict: "object", str: "string", bool: "boolean",
+            type(None): "null"}.get(type(value), "number")
 
 
 def score_files(alignments: str | Path, gold: str | Path) -> dict[str, Any]:
@@ -121,6 +163,6 @@ def score_files(alignments: str | Path, gold: str | Path) -> dict[str, Any]:
         empty = not path.read_bytes().strip()
     except OSError as exc:
         raise ReviewNLPError(f"{path}: cannot read the alignments file ({exc.strerror or exc})") from exc
-    gold_items = read_items(gold, "gold file", GOLD_KEYS)
-    rows = [] if empty else read_items(path, "alignments file", ROW_KEYS)
+    gold_items = read_items(gold, "gold file", GOLD_KEYS, GOLD_TYPES)
+    rows = [] if empty else read_items(path, "alignments file", ROW_KEYS, ROW_TYPES)
     return score(rows, gold_items)

@@ -25,6 +25,10 @@ XLSX_COLUMNS = (("label", 10), ("recommendation_text", 60), ("rec_document", 24)
 WRAPPED = {"recommendation_text", "response_text", "response_block", "rec_source", "cue"}
 # Workbook metadata carries creation times; a fixed one keeps the file byte-identical across runs.
 FIXED_TIME = _dt.datetime(2000, 1, 1)
+# Excel's limit on one cell, in UTF-16 code units (a character outside the BMP counts twice).  A longer text
+# is cut to fit, ending with CUT_MARKER, so a reader sees that it was cut and where the whole text is.
+XLSX_CELL_LIMIT = 32_767
+CUT_MARKER = "… [cut: {n:,} characters; full text in alignments.jsonl]"
 
 
 def sheet_name(body: str, taken: set[str]) -> str:
@@ -85,10 +89,20 @@ def write_xlsx(path: str | Path, alignments: Sequence[Alignment], docs: Sequence
 
 
 def _cell_value(value):
-    """Strings lose any XML-illegal character (extraction removes them; an old alignments.jsonl may not have)."""
+    """A value as a cell holds it: strings lose any XML-illegal character (extraction removes them; an old
+    alignments.jsonl may not have), and one over Excel's cell limit is cut with a visible marker."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    units = value.encode("utf-16-le")
+    if len(units) // 2 <= XLSX_CELL_LIMIT:
+        return value
+    marker = CUT_MARKER.format(n=len(value))
+    room = XLSX_CELL_LIMIT - len(marker.encode("utf-16-le")) // 2
+    # "ignore" drops half of a surrogate pair cut at the boundary, never adds a unit.
+    return units[:2 * room].decode("utf-16-le", errors="ignore") + marker
 
 
 def _fix_zip_times(data: bytes) -> bytes:

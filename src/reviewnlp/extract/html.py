@@ -24,6 +24,9 @@ SKIP_CLASSES = ("comment", "share", "social", "cookie", "breadcrumb", "sidebar",
                 # GOV.UK's chrome: feedback prompt, related links, metadata block, skip link
                 "gem-c-feedback", "gem-c-related-navigation", "gem-c-contextual-sidebar", "gem-c-metadata",
                 "govuk-skip-link", "gem-c-print-link", "gem-c-single-page-notification-button")
+# A doctype with an internal subset: <!DOCTYPE html [ <!ENTITY x "y"> ]>.  The parser stops the declaration at
+# the first ">", so the rest of the subset ("]>") would read as page text.
+DOCTYPE_RE = re.compile(r"""<!doctype\b[^\[>]*\[(?:[^\]"']|"[^"]*"|'[^']*')*\]\s*>""", re.I)
 
 
 class _Collector(HTMLParser):
@@ -35,6 +38,19 @@ class _Collector(HTMLParser):
         self.stack: list[tuple[str, bool]] = []
         self.title = ""
         self.in_title = False
+        self.subset_unclosed = False
+
+    def parse_html_declaration(self, i: int) -> int:
+        """A doctype's internal subset is part of the declaration, never text (see DOCTYPE_RE)."""
+        if not self.subset_unclosed and self.rawdata[i:i + 9].lower() == "<!doctype":
+            j = self.rawdata.find(">", i)
+            if j > 0 and "[" in self.rawdata[i:j]:
+                m = DOCTYPE_RE.match(self.rawdata, i)
+                if m:
+                    return m.end()
+                # No end to the subset: the parser's own reading, and no rescans of the page for it.
+                self.subset_unclosed = True
+        return super().parse_html_declaration(i)
 
     def _flush(self, prefix: str = "") -> None:
         text = " ".join("".join(self.cur).split())

@@ -19,7 +19,20 @@ from ..vocab import is_verdict
 ENGINE = "reviewnlp-text-1"
 
 MD_HEADING_RE = re.compile(r"^(#{1,6})\s+(.*)$")
-MD_LINK_RE = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# [text](destination "title") leaves its text, whatever the URL scheme: a destination may hold balanced
+# parentheses two deep, as "javascript:alert(1)" or a Wikipedia URL does, or be written <...>.
+MD_LINK_RE = re.compile(r"!?\[([^\]]*)\]\(\s*(?:<[^<>\n]*>|(?:[^()\s]|\((?:[^()\s]|\([^()\s]*\))*\))*)"
+                        r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)")
+# Raw HTML in Markdown, as CommonMark reads it: comments, script and style blocks (content and all), and any
+# opening or closing tag.  A renderer shows none of it but the text between tags; <sup> stays for footnotes.
+HTML_ATTR = r"""\s+[A-Za-z_:][\w.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?"""
+HTML_TAG_RE = re.compile(rf"<(?!/?sup\b)/?([A-Za-z][A-Za-z0-9-]*)(?:{HTML_ATTR})*\s*/?>")
+HTML_HIDDEN_START_RE = re.compile(r"<!--|<(script|style)\b", re.I)
+HTML_HIDDEN_END = {None: re.compile(r"-->"), "script": re.compile(r"</script\s*>", re.I),
+                   "style": re.compile(r"</style\s*>", re.I)}
+# Tags inside a line of text: removed without a space ("<b>a</b>b" reads "ab"); any other tag separates words.
+INLINE_TAGS = {"a", "abbr", "b", "bdi", "bdo", "cite", "code", "del", "dfn", "em", "font", "i", "ins", "kbd",
+               "mark", "q", "s", "samp", "small", "span", "strong", "sub", "time", "u", "var"}
 SUP_RE = re.compile(r"<sup>\s*(\d+)\s*</sup>")
 FOOTNOTE_DEF_RE = re.compile(r"^\s*<sup>\s*(\d+)\s*</sup>\s*(.*)$")
 TAG_RE = re.compile(r"</?(?:b|i|em|strong|u|span|br|sub)\b[^>]*>", re.I)
@@ -151,6 +164,29 @@ def _is_link_line(line: str) -> bool:
         len(text.split()) <= 12 and not re.search(r"[.!?:;]$", text))
 
 
+def strip_html(raw: str) -> str:
+    """Markdown or text as a renderer shows it: raw HTML tags removed, the text between them kept.
+
+    Comments and script/style blocks go with their content; an unclosed one stays as text, as in
+    CommonMark.  A block tag becomes a space, so "a<br>b" stays two words.
+    """
+    out: list[str] = []
+    pos = 0
+    unclosed: set[str | None] = set()  # kinds with no closer after some point: never searched for again
+    for m in HTML_HIDDEN_START_RE.finditer(raw):
+        kind = m.group(1) and m.group(1).lower()
+        if m.start() < pos or kind in unclosed:
+            continue
+        end = HTML_HIDDEN_END[kind].search(raw, m.end())
+        if end is None:
+            unclosed.add(kind)
+            continue
+        out.append(raw[pos:m.start()] + " ")
+        pos = end.end()
+    out.append(raw[pos:])
+    return HTML_TAG_RE.sub(lambda t: "" if t.group(1).lower() in INLINE_TAGS else " ", "".join(out))
+
+
 def published_date(raw: str) -> str | None:
     """The ISO date of a web page's "Published 15 December 2023" line, if it has one."""
     m = PUBLISHED_RE.search(raw)
@@ -196,5 +232,6 @@ def extract_text(path: Path, doc_id: str) -> Document:
     raw = decode_text(data, path)
     if not raw.strip():
         raise ExtractionError(str(path), "empty", "only white space")
+    raw = strip_html(raw)
     paras, footnotes = parse_text(raw)
     return build_from_paragraphs(paras, footnotes, path, doc_id, ENGINE, {}, date=published_date(raw))
