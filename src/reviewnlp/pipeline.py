@@ -18,13 +18,15 @@ from .align import METHOD as ALIGN_METHOD, align, settings_key as align_settings
 from .modelstore import model_id as shipped_model_id
 from .align.rerank import MODEL_NAME as RERANKER
 from .align.status_model import MODEL_NAME as STATUS_MODEL, model_dir as status_model_dir
-from .batch import Cache, digest, extract_settings, run_units, segment_or_fail, source_hash, unit_digest
+from .batch import Cache, digest, extract_settings, run_units, source_hash, unit_digest
+from .units import segment_or_fail
 from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
 from .errors import ReviewNLPError
 from .export import EXPORTS, write_alignments
-from .extract import DEFAULT_MAX_FILE_MB, extract_many, scan
-from .outdir import digests, locked
+from .extract import DEFAULT_MAX_FILE_MB, scan
+from .workers import DEFAULT_MAX_MEMORY_MB, extract_isolated
+from .outdir import digests, locked, recorded_digests, writing
 from .index import VectorIndex
 from .lexical import BM25, FILE as BM25_FILE, texts_key
 from .vectorstore import text_key
@@ -44,10 +46,12 @@ PAIRING = "pairing.json"
 STAGE_FILES = {"outputs": (DOCUMENTS, ERRORS, SEGMENTS), "vectors": (VECTORS, "vectors.json"),
                "index": (INDEX, INDEX + ".json", BM25_FILE), "align": (ALIGNMENTS, "alignments.csv", "alignments.xlsx",
                                                            "report.html", PAIRING)}
+ALL_FILES = tuple(f for files in STAGE_FILES.values() for f in files)
 
 
 def extract_stage(inputs: Sequence[str | Path], out_dir: Path, max_file_mb: float = DEFAULT_MAX_FILE_MB,
-                  skipped: list[tuple[str, str]] | None = None) -> tuple[list[Document], list[FailedFile]]:
+                  skipped: list[tuple[str, str]] | None = None,
+                  max_memory_mb: float = DEFAULT_MAX_MEMORY_MB) -> tuple[list[Document], list[FailedFile]]:
     """Extract every input file into ``documents.jsonl``; failures go to ``errors.jsonl``.
 
     Entries of input folders that are not regular files are appended to ``skipped`` as (path, reason).
@@ -57,7 +61,7 @@ def extract_stage(inputs: Sequence[str | Path], out_dir: Path, max_file_mb: floa
         skipped.extend(passed_over)
     if not paths:
         raise ReviewNLPError(f"no input files found in {', '.join(map(str, inputs))}")
-    docs, failed = extract_many(paths, max_mb=max_file_mb)
+    docs, failed = extract_isolated(paths, max_mb=max_file_mb, max_memory_mb=max_memory_mb)
     write_jsonl(out_dir / DOCUMENTS, docs)
     write_jsonl(out_dir / ERRORS, failed)
     return docs, failed
@@ -194,7 +198,8 @@ def versions() -> dict[str, str]:
 
 
 def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | None = None, workers: int = 1,
-        executor: str = "local", progress: Progress | None = None, max_file_mb: float = DEFAULT_MAX_FILE_MB) -> dict:
+        executor: str = "local", progress: Progress | None = None, max_file_mb: float = DEFAULT_MAX_FILE_MB,
+        max_memory_mb: float = DEFAULT_MAX_MEMORY_MB) -> dict:
     """Run every stage over ``inputs`` into ``out_dir``; return the manifest written to ``run.json``.
 
     Per-file work (extract, segment) and per-document vectors come from the
@@ -203,12 +208,12 @@ def run(inputs: Sequence[str | Path], out_dir: str | Path, embedder: Embedder | 
     The folder is locked for the whole run: a second run on it stops at once
     (:class:`~reviewnlp.errors.OutputFolderError`) instead of mixing files.
     """
-    with locked(out_dir) as folder:
-        return _run(inputs, folder, embedder, workers, executor, progress, max_file_mb)
+    with locked(out_dir) as folder, writing(folder):
+        return _run(inputs, folder, embedder, workers, executor, progress, max_file_mb, max_memory_mb)
 
 
 def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None, workers: int, executor: str,
-         progress: Progress | None, max_file_mb: float) -> dict:
+         progress: Progress | None, max_file_mb: float, max_memory_mb: float = DEFAULT_MAX_MEMORY_MB) -> dict:
     embedder = embedder or default_embedder()
     progress = progress or Progress(quiet=True)
     cache = Cache(out_dir)
@@ -235,7 +240,7 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
         advance(note=f"{Path(u.path).name}{' (cached)' if u.cached else ''}{' FAILED' if u.failure else ''}")
 
     with progress.stage("extract", len(paths)) as advance:
-        units = run_units(paths, cache, workers, executor, on_unit, max_mb=max_file_mb)
+        units = run_units(paths, cache, workers, executor, on_unit, max_mb=max_file_mb, max_memory_mb=max_memory_mb)
     docs, failed, segs, seen = [], [], [], set()
     for u in units:
         if u.failure:
@@ -255,8 +260,14 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     models = {"reranker": shipped_model_id(RERANKER), "status": shipped_model_id(STATUS_MODEL, status_model_dir())}
     # The stage packages are hashed whole, so no file list needs keeping; the settings are hashed by value.
     keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD, align_settings_key(),
-                            source_hash(["align", "export", "vocab.py", "cues.py", "records.py"])])
-    redo = {k: state.get(k) != v or not all((out_dir / f).exists() for f in STAGE_FILES[k]) for k, v in keys.items()}
+                            source_hash(["align", "export", "vocab.py", "cues.py", "records.py", "segment.py",
+                                         "sections.py"])])
+    # A stage is redone when its inputs changed, or when a file it wrote is gone or no longer the file the last
+    # run recorded (truncated, edited, replaced): a rerun repairs the folder instead of trusting it.
+    recorded = recorded_digests(out_dir)
+    current = digests(out_dir, ALL_FILES)
+    redo = {k: state.get(k) != v or any(current[f] is None or (f in recorded and recorded[f] != current[f])
+                                        for f in STAGE_FILES[k]) for k, v in keys.items()}
     if redo["outputs"]:
         write_jsonl(out_dir / DOCUMENTS, docs)
         write_jsonl(out_dir / ERRORS, failed)
@@ -306,7 +317,8 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
                    "segments": len(segs), "newly_embedded": newly_embedded, "kinds": dict(sorted(kinds.items())),
                    "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},
         "documents": [{"doc_id": d.doc_id, "path": d.path, "title": d.title, "pages": len(d.pages),
-                       "extractor": d.extractor, "ocr_pages": [p.number for p in d.pages if p.ocr]} for d in docs],
+                       "extractor": d.extractor, "ocr_pages": [p.number for p in d.pages if p.ocr],
+                       "ocr_limits": d.meta.get("ocr_limits", [])} for d in docs],
         "failed": [f.to_dict() for f in failed],
         "pairing": _read_json(out_dir / PAIRING),
         "timings_s": timings,
@@ -317,6 +329,8 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
         "outputs": [DOCUMENTS, SEGMENTS, VECTORS, INDEX, *EXPORTS, PAIRING, ERRORS, MANIFEST],
         # What search checks before answering: these files, as this run left them.
         "output_digests": digests(out_dir),
+        # Every file the stages wrote, so the next run can tell a damaged output from a good one.
+        "file_digests": digests(out_dir, ALL_FILES),
     }
     atomic_write_text(out_dir / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest

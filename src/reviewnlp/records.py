@@ -9,9 +9,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import heapq
 import json
 import os
 import tempfile
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Type, TypeVar
@@ -119,24 +121,72 @@ class Document(_Record):
         kw["footnotes"] = tuple(Footnote.from_dict(f) for f in kw.get("footnotes", ()))
         return kw
 
+    # Segmentation asks these three for every segment; a scan of every page, section or note per call made
+    # 32,000 headings take 103 s.  Each builds a sorted index once (cached on the instance, outside the fields,
+    # so equality and to_dict are unchanged) and answers by bisection.
+
+    @functools.cached_property
+    def _note_index(self) -> tuple[list[int], list[int]]:
+        pairs = sorted((r, i) for i, f in enumerate(self.footnotes) for r in f.refs)
+        return [r for r, _ in pairs], [i for _, i in pairs]
+
     def footnotes_in(self, start: int, end: int) -> tuple[Footnote, ...]:
         """Footnotes whose markers fall inside ``[start, end]`` (a marker sits just after its sentence)."""
-        return tuple(f for f in self.footnotes if any(start <= r <= end for r in f.refs))
+        refs, notes = self._note_index
+        hit = set(notes[bisect_left(refs, start):bisect_right(refs, end)])
+        return tuple(self.footnotes[i] for i in sorted(hit))
+
+    @functools.cached_property
+    def _page_index(self) -> tuple[list[int], list[Any]]:
+        # The first page in order wins where page spans overlap, as a scan in order would find.
+        return _stab_index([(p.start, p.end, i, p) for i, p in enumerate(self.pages)])
 
     def page_at(self, offset: int) -> int | None:
         """Return the page number holding character ``offset``, or None without a page map."""
-        for p in self.pages:
-            if p.start <= offset < p.end:
-                return p.number
+        page = _stab(self._page_index, offset)
+        if page is not None:
+            return page.number
         return self.pages[-1].number if self.pages and offset >= self.pages[-1].start else None
+
+    @functools.cached_property
+    def _section_index(self) -> tuple[list[int], list[Any]]:
+        # Innermost is the deepest level; of equal levels the later section, as a scan in order would keep.
+        return _stab_index([(s.start, s.end, (-s.level, -i), s) for i, s in enumerate(self.sections)])
 
     def section_at(self, offset: int) -> str | None:
         """Return the title of the innermost section holding ``offset``."""
-        best = None
-        for s in self.sections:
-            if s.start <= offset < s.end and (best is None or s.level >= best.level):
-                best = s
-        return best.title if best else None
+        best = _stab(self._section_index, offset)
+        return best.title if best is not None else None
+
+
+def _stab_index(spans: list[tuple[int, int, Any, Any]]) -> tuple[list[int], list[Any]]:
+    """For ``(start, end, key, item)`` spans, the boundaries between which the set of spans holding an
+    offset is constant, and for each boundary the item of lowest key holding it (None where none does).
+
+    One sweep over the sorted boundaries with a heap of the open spans: O(n log n) for any layout,
+    nested, overlapping or not.
+    """
+    spans = sorted((s for s in spans if s[0] < s[1]), key=lambda s: s[0])
+    bounds = sorted({x for s in spans for x in s[:2]})
+    heap: list[tuple[Any, int, int]] = []  # (key, end, index into spans): the top is the best open span
+    best: list[Any] = []
+    nxt = 0
+    for b in bounds:
+        while nxt < len(spans) and spans[nxt][0] <= b:
+            _, end, key, _ = spans[nxt]
+            heapq.heappush(heap, (key, end, nxt))
+            nxt += 1
+        while heap and heap[0][1] <= b:
+            heapq.heappop(heap)  # closed spans leave only when they reach the top: the top is always open
+        best.append(spans[heap[0][2]][3] if heap else None)
+    return bounds, best
+
+
+def _stab(index: tuple[list[int], list[Any]], offset: int) -> Any:
+    """The item :func:`_stab_index` found for ``offset``."""
+    bounds, best = index
+    i = bisect_right(bounds, offset) - 1
+    return best[i] if i >= 0 else None
 
 
 @dataclass(frozen=True)
@@ -370,8 +420,12 @@ def atomic_save_npy(path: str | os.PathLike[str], array) -> None:
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` via a temp file, fsync and rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        exc.filename = exc.filename or str(path)
+        raise
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -382,9 +436,11 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            exc.filename = str(path)  # a full disk fails in write(), which names no file: name the one meant
         raise
 
 

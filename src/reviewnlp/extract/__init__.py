@@ -76,38 +76,61 @@ def extract(path: str | Path, max_mb: float = DEFAULT_MAX_FILE_MB) -> Document:
     return backend(path, content_hash(data))
 
 
+def shown_path(path: str | Path) -> str:
+    """A path as valid UTF-8 text: bytes that are not UTF-8 shown as ``\\xff`` escapes (for messages and JSON)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _bad_name(path: Path) -> bool:
+    try:
+        os.fsencode(path).decode("utf-8")
+        return False
+    except UnicodeDecodeError:
+        return True
+
+
 def scan(inputs: Iterable[str | Path]) -> tuple[list[Path], list[tuple[str, str]]]:
     """Expand files and folders into (sorted files, skipped entries as (path, reason)).
 
     Inside folders, hidden entries and ``README.md`` are left out silently;
-    FIFOs, sockets, devices, broken or looping symlinks and symlinked folders
-    are skipped with a reason, so the run can say so.  A path named on the
-    command line is always kept: reading it says what is wrong with it.
+    FIFOs, sockets, devices, broken or looping symlinks, symlinked folders and
+    links to files outside the folder are skipped with a reason, so the run can
+    say so.  A path named on the command line is always kept: reading it says
+    what is wrong with it.  A name that is not UTF-8 is skipped wherever it is:
+    every output names its file, and such a name cannot be written as text.
     """
     found: set[Path] = set()
     skipped: dict[str, str] = {}
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            _walk(p, found, skipped)
+        if _bad_name(p):
+            skipped[shown_path(p)] = NOT_UTF8
+        elif p.is_dir():
+            _walk(p, found, skipped, Path(os.path.realpath(p)))
         else:
             found.add(p)
     return sorted(found), sorted(skipped.items())
 
 
-def _walk(folder: Path, found: set[Path], skipped: dict[str, str]) -> None:
+NOT_UTF8 = "the file name is not valid UTF-8; rename it"
+
+
+def _walk(folder: Path, found: set[Path], skipped: dict[str, str], root: Path) -> None:
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        skipped[str(folder)] = f"unreadable folder ({exc.strerror or exc})"
+        skipped[shown_path(folder)] = f"unreadable folder ({exc.strerror or exc})"
         return
     for entry in entries:
         if entry.name.startswith(".") or entry.name.lower() == "readme.md":
             continue
         path = Path(entry.path)
+        if _bad_name(path):
+            skipped[shown_path(path)] = NOT_UTF8
+            continue
         try:
             if entry.is_dir(follow_symlinks=False):
-                _walk(path, found, skipped)
+                _walk(path, found, skipped, root)
                 continue
             if not entry.is_symlink():
                 mode = entry.stat(follow_symlinks=False).st_mode
@@ -125,11 +148,14 @@ def _walk(folder: Path, found: set[Path], skipped: dict[str, str]) -> None:
             skipped[str(path)] = ("symlink loop" if exc.errno == 40 else "broken symlink"
                                   if exc.errno == 2 else f"symlink: {exc.strerror or exc}")
             continue
-        if stat.S_ISREG(mode):
-            found.add(path)
-        else:
+        if not stat.S_ISREG(mode):
             # Folders reached through a link are not followed: that is how a link loop starts.
             skipped[str(path)] = f"symlink to {_kind(mode)}, not followed"
+        elif not Path(os.path.realpath(path)).is_relative_to(root):
+            # A folder you are sent may link to /etc/passwd or /proc/self/status: only name what it holds.
+            skipped[str(path)] = "symlink to a file outside the input folder, not followed"
+        else:
+            found.add(path)
 
 
 def discover(inputs: Iterable[str | Path]) -> list[Path]:

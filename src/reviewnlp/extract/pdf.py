@@ -9,6 +9,7 @@ pdfplumber's per-character cost.
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from statistics import median
 
@@ -22,7 +23,8 @@ from .clean import (BULLET_RE, TERMINAL_RE, find_furniture, is_print_furniture, 
                     strip_furniture)
 from .layout import (Line, body_height, lift_markers, merge_number_lines, order_columns, parse_footnotes,
                      split_footnotes)
-from .ocr import ocr_available, ocr_page, tesseract_version
+from .ocr import (MAX_OCR_PIXELS, MIN_OCR_DPI, OCR_DPI, OcrBudget, ocr_available, ocr_dpi, ocr_page,
+                  tesseract_version)
 
 ENGINE = f"pypdfium2-{pdfium.PYPDFIUM_INFO}"
 NUMBERED_HEADING_RE = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*|chapter \d+|part \d+|annex \w+|appendix \w*)\b", re.I)
@@ -107,11 +109,64 @@ class _Page:
         self.body, self.ocr, self.two_column = body, ocr, two_column
 
 
-def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
-    """Read every page: lines in reading order with their heights, footnotes lifted out, OCR where needed."""
+def _pages_phrase(pages: list) -> str:
+    return f"page {pages[0]}" if len(pages) == 1 else f"{len(pages)} pages (first: page {pages[0]})"
+
+
+def _ocr_notes(limited: dict[str, list], budget: OcrBudget) -> list[str]:
+    """One line for each OCR limit a document met, naming its pages (``meta["ocr_limits"]``)."""
+    mp = f"{MAX_OCR_PIXELS / 1e6:g} megapixels (MAX_OCR_PIXELS)"
+    notes = []
+    if limited["reduced"]:
+        _, w, h, dpi = limited["reduced"][0]
+        notes.append(f"{_pages_phrase([r[0] for r in limited['reduced']])} OCRed at {dpi} dpi, not {OCR_DPI}: "
+                     f"{w:.0f} x {h:.0f} pt at {OCR_DPI} dpi is over {mp}")
+    if limited["large"]:
+        _, w, h = limited["large"][0]
+        notes.append(f"{_pages_phrase([r[0] for r in limited['large']])} not OCRed: too large ({w:.0f} x {h:.0f} pt) "
+                     f"to render at {MIN_OCR_DPI} dpi within {mp}")
+    if limited["pages"]:
+        notes.append(f"{_pages_phrase(limited['pages'])} not OCRed: over the OCR budget of {budget.max_pages} pages "
+                     "per document (MAX_OCR_PAGES)")
+    if limited["seconds"]:
+        notes.append(f"{_pages_phrase(limited['seconds'])} not OCRed: over the OCR budget of {budget.max_seconds:g} s "
+                     "per document (MAX_OCR_SECONDS)")
+    return notes
+
+
+def _ocr(page, number: int, width: float, height: float, budget: OcrBudget, limited: dict[str, list]) -> str | None:
+    """A page's OCR text within the render cap and the document's budget; None (and a note) when a limit stops it."""
+    dpi = ocr_dpi(width, height)
+    if dpi < MIN_OCR_DPI:
+        limited["large"].append((number, width, height))
+        return None
+    refusal = budget.refusal()
+    if refusal:
+        limited[refusal].append(number)
+        return None
+    started = budget.clock()
+    try:
+        text = ocr_page(page, dpi, timeout=budget.left())
+    except subprocess.TimeoutExpired:  # tesseract was killed: the time budget is spent on this page
+        text = None
+        limited["seconds"].append(number)
+    budget.spend(started)
+    if text is not None and dpi < OCR_DPI:
+        limited["reduced"].append((number, width, height, dpi))
+    return text
+
+
+def read_pages(path: Path, use_ocr: bool = True, budget: OcrBudget | None = None) -> tuple[list[_Page], dict]:
+    """Read every page: lines in reading order with their heights, footnotes lifted out, OCR where needed.
+
+    OCR is held to ``budget`` (default: the module limits) and to a render cap per page; the pages a
+    limit left unread are named in ``meta["ocr_limits"]``, one line per limit.
+    """
     pdf = _open(path)
     pages: list[_Page] = []
     meta: dict = {"ocr_pages": [], "two_column_pages": [], "image_pages_unread": []}
+    budget = budget or OcrBudget()
+    limited: dict[str, list] = {"reduced": [], "large": [], "pages": [], "seconds": []}
     try:
         meta["pdf_meta"] = dict(pdf.get_metadata_dict(skip_empty=True))
         for i in range(len(pdf)):
@@ -121,11 +176,14 @@ def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
             lines = _lines(textpage)
             textpage.close()
             if sum(len(l.text.strip()) for l in lines) < MIN_TEXT_CHARS and draws_something(page):
-                if use_ocr and ocr_available():
-                    text = ocr_page(page)
-                    lines = [(l.strip(), 0.0, False, False) for l in text.splitlines() if l.strip()]
-                    pages.append(_Page(i + 1, lines, [], 0.0, ocr=True))
-                    meta["ocr_pages"].append(i + 1)
+                if ocr_dpi(width, height) < MIN_OCR_DPI or use_ocr and ocr_available():
+                    text = _ocr(page, i + 1, width, height, budget, limited)
+                    if text is None:
+                        pages.append(_Page(i + 1, [], [], 0.0))
+                    else:
+                        lines = [(l.strip(), 0.0, False, False) for l in text.splitlines() if l.strip()]
+                        pages.append(_Page(i + 1, lines, [], 0.0, ocr=True))
+                        meta["ocr_pages"].append(i + 1)
                 else:
                     pages.append(_Page(i + 1, [], [], 0.0))
                     meta["image_pages_unread"].append(i + 1)
@@ -150,6 +208,8 @@ def read_pages(path: Path, use_ocr: bool = True) -> tuple[list[_Page], dict]:
         raise ExtractionError(str(path), "corrupt", str(exc)) from exc
     finally:
         pdf.close()
+    if any(limited.values()):
+        meta["ocr_limits"] = _ocr_notes(limited, budget)
     return pages, meta
 
 
@@ -184,17 +244,20 @@ def _is_cover(page: _Page, doc_body: float) -> bool:
     return bool(heights) and heights[len(heights) // 2] >= 1.25 * doc_body
 
 
-def extract_pdf(path: Path, doc_id: str, use_ocr: bool = True) -> Document:
+def extract_pdf(path: Path, doc_id: str, use_ocr: bool = True, budget: OcrBudget | None = None) -> Document:
     """Extract a PDF into a Document with an exact page map, footnotes and section headings.
 
-    Raises :class:`ExtractionError` for encrypted, corrupt, empty and image-only files.
+    Raises :class:`ExtractionError` for encrypted, corrupt, empty and image-only files, and ("ocr-limit")
+    for a file of which no text was read because its pages were over the OCR limits.
     """
-    pages, meta = read_pages(path, use_ocr=use_ocr)
+    pages, meta = read_pages(path, use_ocr=use_ocr, budget=budget)
     if not pages:
         raise ExtractionError(str(path), "empty", "no pages")
     if not any(p.lines for p in pages):
         if meta["image_pages_unread"]:
             raise ExtractionError(str(path), "image-only", "no text layer and OCR (tesseract) is not installed")
+        if meta.get("ocr_limits"):
+            raise ExtractionError(str(path), "ocr-limit", "; ".join(meta["ocr_limits"]))
         raise ExtractionError(str(path), "empty", "no text on any page")
     furniture = find_furniture([[line[0] for line in p.lines] for p in pages if not p.ocr])
     builder = DocumentBuilder()
