@@ -40,5 +40,5 @@ if .venv/bin/python -m pip list --disable-pip-version-check 2>/dev/null | grep -
   echo "warning: CUDA packages or torchvision were installed; torch should be the CPU build only" >&2
 fi
 if [ "$EXTRAS" = "[dev]" ]; then
-  .venv/bin/python -c "import pytest, hypothesis, playwright, ray; print('test tools ok')"
+  .venv/bin/python -c "import pytest, hypothesis, playwright, ray, datasette; print('test tools ok')"
 fi

@@ -1,6 +1,7 @@
 """Rebuild models/status.joblib (the status classifier) from data/status_examples.jsonl.
 
-usage: python scripts/train_status.py [--leave-out GROUP ...] [--config NAME] [--model-dir DIR] [--quiet]
+usage: python scripts/train_status.py [--leave-out GROUP ...] [--config NAME] [--model-dir DIR]
+                                     [--corrections OUT ...] [--quiet]
 
 Every hand-labelled (recommendation, answer block, verdict) example with a status other than
 ``gap`` is embedded with the project's MiniLM embedder and turned into the classifier's
@@ -11,6 +12,12 @@ probabilities.  The model card (models/status.json) records the grouped cross-va
 accuracy (exact, and counting ``also_ok``), per-class precision and recall, the confusion
 matrix, accuracy per held-out pair, the cue rules' accuracy on the same examples, and the
 expected calibration error before and after scaling.
+
+``--corrections OUT`` adds the rows an analyst reviewed in the run folder OUT (``OUT/corrections.jsonl``,
+:func:`reviewnlp.review.training_examples`) as labelled examples: the reviewed status, the row's answer
+block and verdict.  Each report's reviewed rows form a cross-validation group of their own
+(``corrections:<report file>``), and a reviewed row replaces a hand-labelled example of the same
+recommendation and response document (the analyst's later judgement wins).
 
 ``--leave-out GROUP`` fits without that pair's examples (for held-out end-to-end figures in
 benchmarks/accuracy.py); such a model is written to ``--model-dir`` and never shipped.
@@ -92,6 +99,16 @@ def load_examples(path: Path = DATA) -> list[dict]:
     """The labelled examples that have an answer (gaps have nothing to classify)."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r for r in rows if r["status"] in CLASSES and r["passages"]]
+
+
+def with_corrections(rows: list[dict], run_dirs: list[Path]) -> list[dict]:
+    """The examples plus every reviewed row of ``run_dirs``; a reviewed row replaces a hand-labelled example
+    of the same recommendation text and response document."""
+    from reviewnlp.review import training_examples
+
+    extra = [e for d in run_dirs for e in training_examples(d) if e["status"] in CLASSES]
+    replaced = {(e["rec"], e["response_doc"]) for e in extra}
+    return [r for r in rows if (r["rec"], r.get("response_doc")) not in replaced] + extra
 
 
 def inputs(rows: list[dict], extra: list[str]) -> tuple[list[StatusInput], dict[str, np.ndarray]]:
@@ -202,9 +219,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--config", choices=sorted(CONFIGS), help="fit this configuration only (no comparison)")
+    ap.add_argument("--corrections", action="append", type=Path, default=[], metavar="OUT",
+                    help="a run folder whose reviewed rows (OUT/corrections.jsonl) are added as examples")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
-    rows = load_examples(a.data)
+    rows = with_corrections(load_examples(a.data), a.corrections)
     prows = passage_rows(rows)
     xs, at = inputs(rows, [t for t, _, _ in prows])
     X = np.stack([status_features(x) for x in xs])

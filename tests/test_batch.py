@@ -219,7 +219,8 @@ def test_a_new_reranker_recomputes_only_the_alignment(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "shipped_model_id",
                         lambda name, *a: "reranker-test-other" if name == "reranker" else shipped(name, *a))
     m = run([src], out, embedder=HashingEmbedder())
-    assert m["cache"]["recomputed"] == {"outputs": False, "vectors": False, "index": False, "align": True}
+    assert m["cache"]["recomputed"] == {"outputs": False, "vectors": False, "index": False, "align": True,
+                                       "review": True}
     assert m["files"]["cached"] == 3 and m["counts"]["newly_embedded"] == 0
 
 

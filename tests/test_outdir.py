@@ -74,8 +74,8 @@ def test_search_refuses_vectors_index_and_alignments_of_another_run(tmp_path, tw
 
 def test_search_and_serve_refuse_stage_keys_of_another_run(tmp_path, two_runs):
     mixed = _mixed(tmp_path, two_runs, [os.path.join("cache", "state.json")])
-    message = (f"{mixed}: stage keys in run.json do not match the folder's files (align, index, outputs, vectors: "
-               "another run wrote them); run `reviewnlp run` again")
+    message = (f"{mixed}: stage keys in run.json do not match the folder's files (align, index, outputs, review, "
+               "vectors: another run wrote them); run `reviewnlp run` again")
     with pytest.raises(OutputFolderError) as exc:
         check_consistent(mixed)
     assert str(exc.value) == message

@@ -2,6 +2,7 @@
 import json
 import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -10,10 +11,42 @@ from reviewnlp.cli import main
 from reviewnlp.search import BM25, Searcher, intent_stances
 
 
+# A heading equal to a query's words, a diagram's labels, a paragraph printed twice and segments with no content:
+# each would rank in the top k of "harbour dredging licences" if search did not leave it out.
+HARBOUR = """# Harbour dredging licences
+
+The harbour authority issued twelve harbour dredging licences in 2023, each tied to a survey of the seabed.
+
+Fishermen told the authority that they could not see where dredging was allowed, and asked for the licences to be \
+published.
+
+The authority should publish every harbour dredging licence with its survey, so that fishermen can see where \
+dredging is allowed.
+
+Licensed dredging areas
+
+North basin dredging zone
+
+## Annex
+
+The authority should publish every harbour dredging licence with its survey, so that fishermen can see where \
+dredging is allowed.
+
+.
+
+*
+
+The
+"""
+HARBOUR_PARAGRAPH = ("The authority should publish every harbour dredging licence with its survey, so that fishermen "
+                     "can see where dredging is allowed.")
+
+
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     src = tmp_path_factory.mktemp("search_in")
     shutil.copy(SEED_BRIEFING, src / SEED_BRIEFING.name)
+    (src / "harbour_dredging.md").write_text(HARBOUR, encoding="utf-8")
     for name in ("hoc_home_affairs_summer2024_disorder_report.pdf", "hoc_home_affairs_summer2024_disorder_govt_response.pdf"):
         shutil.copy(CORPUS / "dev" / name, src / name)
     out = tmp_path_factory.mktemp("search_out")
@@ -84,25 +117,28 @@ NO_MODEL_PROBE = """
 import sys
 from reviewnlp.search import Searcher
 s = Searcher(sys.argv[1])
+similarity = sys.argv[3] == "similarity"
 for mode in sys.argv[2].split(","):
     query = "kinship leave matching" if mode == "phrase" else "kinship carers allowance"
-    assert s.search(query, k=3, mode=mode), mode
+    hits = s.search(query, k=3, mode=mode, similarity=similarity)
+    assert hits and all((h.similarity is not None) == similarity for h in hits), mode
 print(" ".join(m for m in ("torch", "openvino", "sentence_transformers") if m in sys.modules))
 """
 
 
 def test_lexical_and_phrase_search_load_no_model_and_dense_loads_no_torch(run_dir):
+    """Lexical and phrase searches embed the query only to show similarity; similarity=False loads no model."""
     import subprocess
     import sys
 
-    def loaded(modes):
-        res = subprocess.run([sys.executable, "-c", NO_MODEL_PROBE, str(run_dir), modes], capture_output=True,
-                             text=True, timeout=300)
+    def loaded(modes, similarity):
+        res = subprocess.run([sys.executable, "-c", NO_MODEL_PROBE, str(run_dir), modes, similarity],
+                             capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stderr
         return set(res.stdout.split())
 
-    assert loaded("lexical,phrase") == set()
-    assert loaded("hybrid,dense") == {"openvino"}  # the run was embedded with the default backend
+    assert loaded("lexical,phrase", "none") == set()
+    assert loaded("hybrid,dense", "similarity") == {"openvino"}  # the run was embedded with the default backend
     assert (run_dir / "bm25.npz").exists()  # saved by the run, loaded by search
 
 
@@ -170,3 +206,118 @@ def test_library_k_is_capped_at_max_k(tmp_path):
     res = CliRunner().invoke(main, ["search", "kinship", "-o", str(tmp_path / "out"), "-k", str(MAX_K),
                                     "--mode", "lexical", "--json"])
     assert res.exit_code == 0 and 0 < len(res.output.splitlines()) <= MAX_K
+
+
+# ------------------------------------------------ results fit for reading (issue 20)
+
+def test_headings_fragments_and_copies_are_left_out_before_the_top_k(searcher):
+    """Once: "The role of local authorities" (a heading) was hits 1 and 2, and one paragraph came back twice."""
+    query = "harbour dredging licences"
+    texts = [s.text for s in searcher.segs]
+    heading = texts.index("Harbour dredging licences")
+    assert int(np.argmax(searcher.bm25.scores(query))) == heading  # without the rule it would be hit 1
+    assert {"Licensed dredging areas", "North basin dredging zone", ".", "*", "The"} <= set(texts)
+    assert texts.count(HARBOUR_PARAGRAPH) == 2
+    for mode in ("hybrid", "dense", "lexical"):
+        hits = searcher.search(query, k=3, mode=mode, documents=["harbour"])
+        # the document has three passages worth reading, and all three come back
+        assert sorted(h.text for h in hits) == sorted([
+            "The harbour authority issued twelve harbour dredging licences in 2023, each tied to a survey of the "
+            "seabed.", "Fishermen told the authority that they could not see where dredging was allowed, and asked "
+            "for the licences to be published.", HARBOUR_PARAGRAPH]), mode
+        copy = next(h for h in hits if h.text == HARBOUR_PARAGRAPH)
+        other = next(s for s in searcher.segs if s.text == HARBOUR_PARAGRAPH and s.seg_id != copy.seg_id)
+        assert copy.to_dict()["also_in"] == (
+            {"doc_id": other.doc_id, "title": "Harbour dredging licences", "page": None, "section": "Annex",
+             "seg_id": other.seg_id},)
+        assert [h.also_in for h in hits if h is not copy] == [(), ()]
+    assert len(searcher.search(query, k=10)) == 10  # the corpus has enough: k still come back
+    assert [h.text for h in searcher.search("see where dredging", mode="phrase")] == [
+        "Fishermen told the authority that they could not see where dredging was allowed, and asked for the "
+        "licences to be published.", HARBOUR_PARAGRAPH]
+
+
+def test_no_hit_is_a_segment_without_content(searcher):
+    for query in ("the", "harbour", "kinship", "recommendation", "2023"):
+        for mode in ("hybrid", "lexical"):
+            if query == "the":
+                continue
+            hits = searcher.search(query, k=20, mode=mode)
+            assert hits and not {h.text for h in hits} & {".", "*", "The"}, (query, mode)
+
+
+def test_similarity_is_the_cosine_in_every_mode(searcher):
+    hits = searcher.search("financial support for kinship carers", k=10, mode="dense")
+    sims = [h.similarity for h in hits]
+    assert all(0.0 <= x <= 1.0 and x == round(x, 2) for x in sims)
+    assert sims == sorted(sims, reverse=True) and sims[0] >= 0.5  # dense ranks by the same cosine
+    assert all(abs(h.similarity - h.dense) <= 0.006 for h in hits)
+    off_topic = searcher.search("financial support for kinship carers", k=3, mode="dense", documents=["harbour"])
+    assert max(h.similarity for h in off_topic) < 0.3 < sims[-1]
+    for mode, query in (("hybrid", "kinship carers allowance"), ("lexical", "kinship carers allowance"),
+                        ("phrase", "kinship leave matching")):
+        hits = searcher.search(query, k=5, mode=mode)
+        assert hits and all(0.0 <= h.similarity <= 1.0 for h in hits), mode
+        assert set(hits[0].to_dict()) >= {"similarity", "score", "also_in"}
+
+
+EMPTY = 'the query is empty; type what you are looking for, e.g. "financial support for kinship carers"'
+
+
+@pytest.mark.parametrize("query", ["", "   ", "?!", "the of", " . * "])
+def test_an_empty_query_is_refused_in_words(searcher, run_dir, query):
+    from reviewnlp.errors import InvalidQueryError
+
+    for mode in ("hybrid", "phrase"):
+        with pytest.raises(InvalidQueryError) as exc:
+            searcher.search(query, mode=mode)
+        assert str(exc.value) == EMPTY
+    res = CliRunner().invoke(main, ["search", query, "-o", str(run_dir)])
+    assert (res.exit_code, res.output) == (2, f'Error: the query is empty; type what you are looking for, e.g. '
+                                              f'reviewnlp search "financial support for kinship carers" -o {run_dir}\n')
+
+
+def test_cli_prints_tags_in_words_and_similarity_not_the_fusion_score(run_dir):
+    import re
+
+    res = CliRunner().invoke(main, ["search", "harbour dredging licences", "-o", str(run_dir), "-k", "3",
+                                    "--doc", "harbour"])
+    assert res.exit_code == 0, res.output
+    sims = [float(x) for x in re.findall(r"similarity ([01]\.\d\d)\n", res.output)]
+    assert len(sims) == 3 and all(s > 0.5 for s in sims)
+    assert re.sub(r"similarity [01]\.\d\d", "similarity S", res.output) == f"""\
+1. other text · similarity S
+   Harbour dredging licences | Harbour dredging licences
+   The harbour authority issued twelve harbour dredging licences in 2023, each tied to a survey of the seabed.
+2. other text · similarity S
+   Harbour dredging licences | Harbour dredging licences
+   {HARBOUR_PARAGRAPH}
+   also printed 1 more time: this document, under Annex
+3. commentary · similarity S
+   Harbour dredging licences | Harbour dredging licences
+   Fishermen told the authority that they could not see where dredging was allowed, and asked for the licences to \
+be published.
+"""
+    res = CliRunner().invoke(main, ["search", "what was rejected about the workforce?", "-o", str(run_dir), "-k", "1"])
+    assert res.output.startswith("1. government response · stance: rejected · ")
+    assert not re.search(r"\b0\.0\d{3}\b", res.output)  # the rank fusion score is for --json only
+    res = CliRunner().invoke(main, ["search", "harbour dredging", "-o", str(run_dir), "-k", "2", "--doc", "harbour",
+                                    "--mode", "lexical", "--no-similarity"])
+    assert res.exit_code == 0 and res.output.startswith("1. other text\n") and "similarity" not in res.output
+
+
+def test_help_explains_the_tags_and_the_score():
+    from reviewnlp.passages import KIND_MEANINGS, KIND_WORDS, STATUS_MEANINGS
+    from reviewnlp.records import KINDS, STATUSES
+
+    assert tuple(KIND_WORDS) == tuple(KIND_MEANINGS) == KINDS and tuple(STATUS_MEANINGS) == STATUSES
+    out = CliRunner().invoke(main, ["search", "--help"], terminal_width=200).output
+    for kind in KINDS:
+        assert f"  {KIND_WORDS[kind]:<22} {KIND_MEANINGS[kind]}\n" in out
+    for status in STATUSES:
+        assert f"  {status:<9} {STATUS_MEANINGS[status]}\n" in out
+    assert "  government commitment  the government commits to act: accepts, pilots, funds, has acted\n" in out
+    assert "  gap       nothing in the run answers the recommendation (status only)\n" in out
+    assert "similarity: the cosine between the query's embedding and the passage's, 0 to 1;" in out
+    assert "score: the rank fusion (RRF) score" in out
+    assert "Left out of the results: headings on their own" in " ".join(out.split())

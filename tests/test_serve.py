@@ -1,4 +1,5 @@
-"""The local web page end to end in headless Chromium (Debian's chromium, driven by Playwright)."""
+"""The local web server over real HTTP (the API, its guards, review and write protection), and the page end to end in
+headless Chromium (Debian's chromium, driven by Playwright; tests/test_web_page.py has the analyst's table)."""
 import json
 import os
 import shutil
@@ -155,7 +156,8 @@ def test_api_alignments_refuses_an_unknown_status(hostile_server):
     with pytest.raises(urllib.error.HTTPError) as exc:
         _get(f"{base}/api/alignments?status=lost")
     assert exc.value.code == 400
-    assert json.loads(exc.value.read()) == {"error": "status must be one of accepted, partial, deferred, rejected, gap"}
+    assert json.loads(exc.value.read()) == {"error": "status must be one of accepted, partial, deferred, rejected, gap, "
+                                                     "unpaired"}
 
 
 @needs_browser
@@ -495,3 +497,342 @@ def test_serve_with_no_finished_run_is_one_line(tmp_path):
         assert (res.exit_code, res.output) == (1, f"Error: {out}: no finished run here (no index.faiss); make one "
                                                   f"with: reviewnlp run INPUTS -o {out}\n")
     assert not (tmp_path / "never_run").exists()  # looking is not writing
+
+
+
+# ------------------------------------------------ the analyst's table: filters, review, write protection (issue 20)
+
+RESPITE_REVIEW = """Independent Review of Respite Care: final report
+
+March 2024
+
+Recommendations
+
+Recommendation 1: The Government should pay respite carers an allowance every month, at the same rate as foster carers.
+
+Recommendation 2: =SUM(1+1) The Government should give respite carers paid leave from work when a child moves in.
+
+Recommendation 3: The Department should set up a respite care taskforce by 2025.
+
+Background
+
+The Government has said it will consider paying respite carers an allowance at the same rate as foster carers. The
+Government has said it will look at paid leave from work for respite carers when a child moves in. The Department
+has said it will consider a respite care taskforce.
+"""
+
+
+def make_paired_run(root):
+    """A committee report with its government response (9 rows, answer blocks) and a review nothing among the
+    inputs answers (3 unpaired rows, one starting with a formula), run with the hashing embedder."""
+    from conftest import HashingEmbedder, SMALL_PDF
+    from reviewnlp.pipeline import run
+
+    (root / "in").mkdir(parents=True)
+    shutil.copy(ROOT / "corpus" / "dev" / "hoc_home_affairs_summer2024_disorder_report.pdf", root / "in" / "report.pdf")
+    shutil.copy(SMALL_PDF, root / "in" / "response.pdf")
+    (root / "in" / "respite_review.txt").write_text(RESPITE_REVIEW, encoding="utf-8")
+    run([root / "in"], root / "out", embedder=HashingEmbedder())
+    return root / "out"
+
+
+@pytest.fixture(scope="module")
+def paired_run(tmp_path_factory):
+    return make_paired_run(tmp_path_factory.mktemp("paired"))
+
+
+def _request(port, method, path, body=b"", headers=(), host="default", length=True):
+    """(status, headers, JSON or bytes) of one raw request; ``host=None`` sends no Host, ``length=False`` no
+    Content-Length."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        if host is not None:
+            conn.putheader("Host", f"127.0.0.1:{port}" if host == "default" else host)
+        for name, value in dict(headers).items():
+            conn.putheader(name, value)
+        if length and (body or method in ("POST", "PUT", "PATCH")):
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        r = conn.getresponse()
+        data = r.read()
+        try:
+            data = json.loads(data)
+        except ValueError:
+            pass
+        return r.status, dict(r.getheaders()), data
+    finally:
+        conn.close()
+
+
+def _token(port):
+    import re
+
+    page = _request(port, "GET", "/")[2]
+    return re.search(rb'<meta name="reviewnlp-token" content="([A-Za-z0-9_-]+)">', page)[1].decode()
+
+
+def _page_headers(port, token, **extra):
+    """What the page's own fetch sends with a review."""
+    return {"Origin": f"http://127.0.0.1:{port}", "X-Reviewnlp-Token": token, "Content-Type": "application/json",
+            **extra}
+
+
+def _review(port, payload, token, **headers):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    return _request(port, "POST", "/api/review", body, _page_headers(port, token, **headers))
+
+
+def _rows(port, query=""):
+    status, _, rows = _request(port, "GET", "/api/alignments" + (f"?{query}" if query else ""))
+    assert status == 200, rows
+    return rows
+
+
+def test_the_page_carries_a_write_token_made_anew_at_each_start_and_allows_no_inline_style(seed_run):
+    with _Served(seed_run / "out") as a, _Served(seed_run / "out") as b:
+        assert _token(a.port) == a.srv.token and _token(b.port) == b.srv.token and a.srv.token != b.srv.token
+        status, headers, _ = _request(a.port, "GET", "/")
+        assert "style-src 'self'" in headers["Content-Security-Policy"] and headers["Cache-Control"] == "no-store"
+        status, headers, css = _request(a.port, "GET", "/style.css")
+        assert (status, headers["Content-Type"]) == (200, "text/css; charset=utf-8") and b"table-layout:fixed" in css
+
+
+def test_a_write_without_the_pages_origin_and_token_is_refused_and_records_nothing(paired_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(paired_run, out)
+    with _Served(out) as s:
+        port, token = s.port, _token(s.port)
+        url = f"http://127.0.0.1:{port}/"
+        rec_id = _rows(port)[0]["rec_id"]
+        body = json.dumps({"rec_id": rec_id, "status": "rejected"}).encode()
+        origin = (403, {"error": "refused: a change must come from this server's own page, and this request's Origin "
+                                 f"is missing or another site's; open {url} and save there"})
+        no_token = (403, {"error": "refused: the request lacks the page's token, or has a wrong one (the server may "
+                                   f"have restarted); reload {url} and save again"})
+        good = _page_headers(port, token)
+        cases = {
+            "no token": ({k: v for k, v in good.items() if k != "X-Reviewnlp-Token"}, "default", no_token),
+            "wrong token": ({**good, "X-Reviewnlp-Token": token[:-1] + ("A" if token[-1] != "A" else "B")}, "default",
+                            no_token),
+            "another site's Origin": ({**good, "Origin": "http://evil.example"}, "default", origin),
+            "another port's Origin": ({**good, "Origin": "http://127.0.0.1:1"}, "default", origin),
+            "another name's Origin": ({**good, "Origin": f"http://localhost:{port}"}, "default", origin),
+            "an opaque Origin": ({**good, "Origin": "null"}, "default", origin),
+            "no Origin": ({k: v for k, v in good.items() if k != "Origin"}, "default", origin),
+            "a form post": ({**good, "Content-Type": "application/x-www-form-urlencoded"}, "default",
+                            (415, {"error": "the body must be JSON, sent with Content-Type: application/json"})),
+            "text": ({**good, "Content-Type": "text/plain"}, "default",
+                     (415, {"error": "the body must be JSON, sent with Content-Type: application/json"})),
+            # DNS rebinding: evil.example resolves to 127.0.0.1, and its page sends its own Origin (and a stolen token)
+            "a rebinding Host": ({**good, "Origin": f"http://evil.example:{port}"}, f"evil.example:{port}",
+                                 (403, {"error": "this server answers only requests addressed to it; open "
+                                                 f"http://127.0.0.1:{port}/"})),
+        }
+        for name, (headers, host, expected) in cases.items():
+            status, _, answer = _request(port, "POST", "/api/review", body, headers, host=host)
+            assert (status, answer) == expected, name
+        assert {r["status"] for r in _rows(port, "reviewed=yes")} == set()
+    assert not (out / "corrections.jsonl").exists()
+
+
+def test_a_review_from_the_page_appends_one_line_and_the_table_shows_it_at_once(paired_run, tmp_path):
+    from click.testing import CliRunner
+
+    out = tmp_path / "out"
+    shutil.copytree(paired_run, out)
+    with _Served(out) as s:
+        port, token = s.port, _token(s.port)
+        row = next(r for r in _rows(port) if r["response_block"] and r["status"] != "rejected")
+        status, _, passages = _request(port, "GET", f"/api/passages?rec_id={row['rec_id']}")
+        assert status == 200 and passages["chosen"] == passages["model"] and len(passages["passages"]) > 1
+        other = next(p for p in passages["passages"] if p["seg_id"] != passages["model"])
+        status, _, answer = _review(port, {"rec_id": row["rec_id"], "reviewed": True, "status": "rejected",
+                                           "response_id": other["seg_id"], "note": "the block declines it",
+                                           "reviewer": "A. Analyst"}, token)
+        assert status == 200, answer
+        assert (answer["status"], answer["model_status"], answer["reviewed"], answer["reviewer"],
+                answer["review_note"], answer["response_text"]) == (
+            "rejected", row["status"], True, "A. Analyst", "the block declines it", other["text"])
+        lines = (out / "corrections.jsonl").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 1
+        line = json.loads(lines[0])
+        assert {k: line[k] for k in ("rec_id", "reviewed", "status", "response_id", "note", "reviewer")} == {
+            "rec_id": row["rec_id"], "reviewed": True, "status": "rejected", "response_id": other["seg_id"],
+            "note": "the block declines it", "reviewer": "A. Analyst"}
+        assert line["response_doc_id"] == row["response_doc_id"] and line["at"].endswith("Z")
+        assert _rows(port, "reviewed=yes") == [answer]
+        assert _request(port, "GET", f"/api/passages?rec_id={row['rec_id']}")[2]["chosen"] == other["seg_id"]
+        hits = _request(port, "GET", "/api/search?q=" + row["recommendation_text"][:60].replace(" ", "+")
+                        + "&mode=lexical&status=rejected&k=100")[2]
+        assert row["rec_id"] in {h["seg_id"] for h in hits}  # search's status filter sees the review too
+    with _Served(out) as s:  # a restarted server reads corrections.jsonl
+        assert [(r["rec_id"], r["status"], r["model_status"]) for r in _rows(s.port, "reviewed=yes")] == [
+            (row["rec_id"], "rejected", row["status"])]
+    res = CliRunner().invoke(main, ["export", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    import csv
+
+    exported = {r["rec_id"]: r for r in csv.DictReader((out / "alignments.csv").read_text("utf-8-sig").splitlines())}
+    assert (exported[row["rec_id"]]["status"], exported[row["rec_id"]]["model_status"],
+            exported[row["rec_id"]]["reviewed"]) == ("rejected", row["status"], "True")
+
+
+def test_a_review_is_checked_field_by_field_in_the_apis_words(paired_run, tmp_path):
+    import socket
+
+    out = tmp_path / "out"
+    shutil.copytree(paired_run, out)
+    with _Served(out) as s:
+        port, token = s.port, _token(s.port)
+        rec_id = next(r["rec_id"] for r in _rows(port) if r["response_block"])
+        fields = "rec_id, reviewed, status, response_id, note, reviewer"
+        cases = [
+            ({"rec_id": rec_id, "status": "maybe"}, 400,
+             "status must be one of accepted, partial, deferred, rejected, gap, or null to keep the model's"),
+            ({"rec_id": rec_id, "status": "unpaired"}, 400,
+             "status must be one of accepted, partial, deferred, rejected, gap, or null to keep the model's"),
+            ({"rec_id": "0000000000000000:s00001"}, 404, "no recommendation with this rec_id in the run's table"),
+            ({"status": "accepted"}, 400, "rec_id is required: the rec_id of the row, as text"),
+            ({"rec_id": 7}, 400, "rec_id is required: the rec_id of the row, as text"),
+            ({"rec_id": rec_id, "colour": "red"}, 400, f"unknown field 'colour'; the fields are {fields}"),
+            ({"rec_id": rec_id, "reviewed": "yes"}, 400, "reviewed must be true or false"),
+            ({"rec_id": rec_id, "response_id": ["x"]}, 400,
+             "response_id must be the seg_id of a passage of the answer block, or null"),
+            ({"rec_id": rec_id, "response_id": "0000000000000000:s00001"}, 400,
+             "'0000000000000000:s00001' is not a passage of this recommendation's answer block"),
+            ({"rec_id": rec_id, "note": 5}, 400, "note must be text"),
+            ({"rec_id": rec_id, "note": "x" * 4001}, 400, "the note must be text of at most 4000 characters"),
+            ({"rec_id": rec_id, "reviewer": "x" * 201}, 400, "the reviewer must be text of at most 200 characters"),
+            (b"[1, 2]", 400, 'the body must be one JSON object, e.g. {"rec_id": "...", "reviewed": true, '
+                             '"status": "partial", "note": "..."}'),
+            (b"{not json", 400, 'the body is not JSON; the body must be one JSON object, e.g. {"rec_id": "...", '
+                                '"reviewed": true, "status": "partial", "note": "..."}'),
+            (b"[" * 60000, 400, 'the body is not JSON; the body must be one JSON object, e.g. {"rec_id": "...", '
+                                '"reviewed": true, "status": "partial", "note": "..."}'),
+            (json.dumps({"rec_id": rec_id, "note": "x" * 70_000}).encode(), 413,
+             "the body is larger than 64 KB, the most this server reads"),
+        ]
+        for payload, status, error in cases:
+            assert _review(port, payload, token)[::2] == (status, {"error": error}), payload
+        assert _request(port, "POST", "/api/review", b"{}", _page_headers(port, token), length=False)[::2] == (
+            411, {"error": "the request must give its length (Content-Length); a chunked body is not read"})
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as c:  # a chunked body is never read
+            c.sendall(f"POST /api/review HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: http://127.0.0.1:{port}\r\n"
+                      f"X-Reviewnlp-Token: {token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked"
+                      f"\r\n\r\n2\r\n{{}}\r\n0\r\n\r\n".encode())
+            assert c.makefile("rb").readline().startswith(b"HTTP/1.0 411 ")
+    assert not (out / "corrections.jsonl").exists()
+
+
+def test_a_planted_link_at_corrections_jsonl_is_refused_never_written_through(seed_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(seed_run / "out", out)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("not yours\n")
+    (out / "corrections.jsonl").symlink_to(elsewhere)
+    with _Served(out) as s:
+        row = _rows(s.port)[0]
+        status, _, answer = _review(s.port, {"rec_id": row["rec_id"], "status": "gap"}, _token(s.port))
+        assert (status, answer) == (500, {"error": f"{out}/corrections.jsonl: cannot record the correction "
+                                                   "(Too many levels of symbolic links)"})
+        assert _rows(s.port, "reviewed=yes") == []
+        assert _request(s.port, "GET", "/api/passages?rec_id=nope")[::2] == (
+            404, {"error": "no recommendation with this rec_id in the run's table"})
+        assert _request(s.port, "GET", "/api/passages")[::2] == (
+            400, {"error": "rec_id is required: the rec_id of the row, as text"})
+    assert elsewhere.read_text() == "not yours\n"
+
+
+def test_other_methods_are_405_and_say_what_the_path_answers(seed_run):
+    with _Served(seed_run / "out") as s:
+        for method in ("PUT", "DELETE", "PATCH", "OPTIONS"):
+            status, headers, answer = _request(s.port, method, "/api/review", b"{}")
+            assert (status, headers["Allow"], answer) == (
+                405, "POST", {"error": f"{method} is not answered here; /api/review answers POST only"})
+            status, headers, answer = _request(s.port, method, "/api/alignments")
+            assert (status, headers["Allow"]) == (405, "GET")
+        status, headers, answer = _request(s.port, "GET", "/api/review")
+        assert (status, headers["Allow"], answer) == (
+            405, "POST", {"error": "GET is not answered here; /api/review answers POST only"})
+        status, headers, answer = _request(s.port, "POST", "/api/alignments", b"{}")
+        assert (status, headers["Allow"], answer) == (
+            405, "GET", {"error": "POST is not answered here; /api/alignments answers GET only"})
+        assert _request(s.port, "POST", "/nope", b"{}")[::2] == (404, {"error": "not found"})
+        assert _request(s.port, "HEAD", "/")[0] == 405
+        assert _request(s.port, "PUT", "/api/review", b"{}", host="evil.example")[0] == 403  # Host first, always
+
+
+@pytest.mark.parametrize("query", ["q=", "q=%20%20", "q=the+of", "q=...", ""])
+def test_an_empty_query_is_a_400_that_says_what_to_type(seed_run, query):
+    """Once: an empty query listed segments whose text was ".", "*" and "The"."""
+    with _Served(seed_run / "out") as s:
+        assert _request(s.port, "GET", f"/api/search?{query}&mode=lexical")[::2] == (400, {
+            "error": 'the query is empty; type what you are looking for, e.g. "financial support for kinship carers"'})
+
+
+def test_the_table_filters_by_report_response_status_body_review_and_date(paired_run):
+    with _Served(paired_run) as s:
+        every = _rows(s.port)
+        names = {r["rec_document"] for r in every}
+        assert names == {"report.pdf", "respite_review.txt"} and len(every) == 12
+        report_id = next(r["rec_doc_id"] for r in every if r["rec_document"] == "report.pdf")
+        response_id = next(r["response_doc_id"] for r in every if r["response_document"] == "response.pdf")
+        of = lambda rows: sorted(r["rec_id"] for r in rows)  # noqa: E731
+        report_rows = of(r for r in every if r["rec_document"] == "report.pdf")
+        assert of(_rows(s.port, f"report={report_id}")) == report_rows == of(_rows(s.port, "report=REPORT.PDF"))
+        assert of(_rows(s.port, f"response={response_id}")) == report_rows
+        unpaired = _rows(s.port, "status=unpaired")
+        assert {(r["rec_document"], r["status"], r["match"]) for r in unpaired} == {
+            ("respite_review.txt", "gap", "unpaired")} and len(unpaired) == 3
+        assert all(r["match"] != "unpaired" for r in _rows(s.port, "status=gap"))
+        assert of(_rows(s.port, "status=partial")) == of(r for r in every if r["status"] == "partial")
+        # "body contains" finds a report's rows by its body, or by its file name or title when that is what was meant
+        assert of(_rows(s.port, "body=home+affairs")) == report_rows == of(_rows(s.port, "body=report.pdf"))
+        assert len(_rows(s.port, "body=respite")) == 3 and _rows(s.port, "body=nobody+of+that+name") == []
+        flagged, calm = _rows(s.port, "needs_review=yes"), _rows(s.port, "needs_review=no")
+        assert of(flagged + calm) == of(every) and all(r["needs_review"] for r in flagged)
+        assert _rows(s.port, "reviewed=yes") == [] and of(_rows(s.port, "reviewed=no")) == of(every)
+        assert {r["rec_date"] for r in every} == {"2025-04-01", ""}
+        assert of(_rows(s.port, "from=2025-04-01&to=2025-04-01")) == report_rows  # an undated report is left out
+        assert _rows(s.port, "from=2025-04-02") == [] and _rows(s.port, "to=2025-03-31") == []
+        assert of(_rows(s.port, "q=SUM(1%2B1)")) == of(r for r in unpaired if r["recommendation_text"].startswith("="))
+        for query, error in [("status=lost", "status must be one of accepted, partial, deferred, rejected, gap, "
+                                             "unpaired"),
+                             ("needs_review=maybe", "needs_review must be yes or no"),
+                             ("reviewed=1", "reviewed must be yes or no"),
+                             ("from=2025-13-01", "from date '2025-13-01' is not a date as YYYY-MM-DD"),
+                             ("to=April", "to date 'April' is not a date as YYYY-MM-DD")]:
+            assert _request(s.port, "GET", f"/api/alignments?{query}")[::2] == (400, {"error": error}), query
+
+
+def test_meta_gives_the_page_its_vocabulary_with_meanings_and_the_runs_documents(paired_run):
+    from reviewnlp.export.rows import CSV_COLUMNS
+    from reviewnlp.passages import KIND_MEANINGS, STATUS_MEANINGS
+    from reviewnlp.records import KINDS, STATUSES
+
+    with _Served(paired_run) as s:
+        status, _, meta = _request(s.port, "GET", "/api/meta")
+    assert status == 200
+    assert (meta["statuses"], meta["kinds"], meta["kind_meanings"], meta["status_meanings"], meta["csv_columns"]) == (
+        list(STATUSES), list(KINDS), KIND_MEANINGS, STATUS_MEANINGS, list(CSV_COLUMNS))
+    assert [d["name"] for d in meta["reports"]] == ["report.pdf", "respite_review.txt"]
+    assert [(d["name"], d["date"]) for d in meta["responses"]] == [("response.pdf", "2025-07-01")]
+    assert meta["rows"] == 12 and meta["unpaired"] == "no response among the inputs"
+
+
+def test_search_takes_the_clis_body_status_and_date_filters(paired_run):
+    with _Served(paired_run) as s:
+        def hits(query):
+            status, _, answer = _request(s.port, "GET", f"/api/search?q=respite+carers+allowance&mode=lexical&k=20&"
+                                                        f"{query}")
+            assert status == 200, answer
+            return answer
+
+        assert {h["body"] for h in hits("body=respite")} == {"Independent Review of Respite Care"}
+        assert {h["status"] for h in hits("status=gap")} == {"gap"}
+        assert hits("from=2026-01-01") == [] and hits("to=2024-01-01") == []
+        assert {h["path"].rsplit("/", 1)[1] for h in hits("doc=respite_review")} == {"respite_review.txt"}
+        assert hits("doc=report.pdf") == []

@@ -137,11 +137,13 @@ def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, qu
                f"in {manifest['timings_s']['total']:.1f}s")
     click.echo(f"embeddings: {embedder.describe()}")
     click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["statuses"].items()))
+    _echo_reports(manifest["reports"])
     for d in manifest["documents"]:
         if d["ocr_pages"]:
             click.echo(f"  read by OCR (check these pages): {safe_line(d['path'])}: pages {page_ranges(d['ocr_pages'])}")
         for note in d.get("ocr_limits", []):
             click.echo(f"  OCR limit: {safe_line(d['path'])}: {note}")
+    _echo_corrections(manifest["corrections"], out)
     redone = [k for k, v in manifest["cache"]["recomputed"].items() if v]
     click.echo(f"recomputed: {', '.join(redone) if redone else 'nothing (all cached)'}")
     click.echo(f"outputs in {out}/ (errors in {out}/errors.jsonl)")
@@ -225,12 +227,38 @@ def index(out_dir: Path, backend: str | None, device: str | None) -> None:
 def align(out_dir: Path, backend: str | None, device: str | None) -> None:
     """Align recommendations to responses; writes alignments.jsonl and alignments.csv."""
     from .embed import make_embedder
-    from .pipeline import align_stage, load_documents, load_segment_vectors, load_segments
+    from .pipeline import align_stage, corrections_summary, load_documents, load_segment_vectors, load_segments
 
     segs = load_segments(out_dir)
     vecs = load_segment_vectors(out_dir, segs, make_embedder(backend, device).model_id)
-    alignments = align_stage(load_documents(out_dir), segs, vecs, out_dir)
-    click.echo(f"{len(alignments)} recommendations aligned -> {out_dir}/alignments.jsonl")
+    alignments, orphans = align_stage(load_documents(out_dir), segs, vecs, out_dir)
+    click.echo(f"{len(alignments)} recommendations aligned -> {safe_line(str(out_dir))}/alignments.jsonl")
+    _echo_corrections(corrections_summary(out_dir, alignments, orphans), safe_line(str(out_dir)))
+
+
+def _echo_reports(reports: list[dict]) -> None:
+    """A line counting the reports (``run.json``'s ``reports``) and the rows of those nothing in the run answers
+    (the statuses line counts them as gaps), then one line per report."""
+    unpaired = [r for r in reports if r["unpaired"]]
+    rows = sum(r["unpaired_rows"] for r in reports)
+    rows_note = f": {rows} unpaired row{'' if rows == 1 else 's'}, counted as gap above" if rows else ""
+    click.echo(f"reports: {len(reports)}"
+               + (f" ({len(unpaired)} with no response found among the inputs{rows_note})" if unpaired else ""))
+    for r in reports:
+        click.echo(f"  {safe_line(r['line'])}")
+
+
+def _echo_corrections(corr: dict, out: str) -> None:
+    """One line on the analysts' corrections (``run.json``'s ``corrections``), when there are any, and one
+    per correction that found no row or line that is not one."""
+    if not (corr["lines"] or corr["problems"]):
+        return
+    click.echo(f"corrections: {corr['reviewed_rows']} rows reviewed from {out}/{corr['file']}"
+               + (f"; {len(corr['orphans'])} found no row (listed in run.json)" if corr["orphans"] else ""))
+    for o in corr["orphans"]:
+        click.echo(f"  orphaned correction: {safe_line(o['rec_id'])}: {safe_line(o['why'])}")
+    for line in corr["problems"]:
+        click.echo(f"  warning: {safe_line(line)}")
 
 
 @main.command()
@@ -239,15 +267,17 @@ def align(out_dir: Path, backend: str | None, device: str | None) -> None:
 @_writes_output
 def export(out_dir: Path) -> None:
     """Write alignments.csv, alignments.xlsx and report.html from alignments.jsonl."""
-    from .export import write_tables
-    from .pipeline import ALIGNMENTS, load_documents
+    from .pipeline import ALIGNMENTS, corrections_summary, export_stage, load_documents, load_segments
     from .records import Alignment, read_jsonl
 
     path = out_dir / ALIGNMENTS
     if not path.exists():
         raise ReviewNLPError(f"{path}: not found; run the align stage first")
-    write_tables(out_dir, list(read_jsonl(path, Alignment)), load_documents(out_dir))
-    click.echo(f"-> {out_dir}/alignments.csv, alignments.xlsx, report.html")
+    rows, orphans = export_stage(out_dir, list(read_jsonl(path, Alignment)), load_documents(out_dir),
+                                 load_segments(out_dir))
+    click.echo(f"-> {safe_line(str(out_dir))}/alignments.jsonl, alignments.csv, alignments.xlsx, report.html, "
+               "reviewnlp.sqlite")
+    _echo_corrections(corrections_summary(out_dir, rows, orphans), safe_line(str(out_dir)))
 
 
 def _at_most_max_k(ctx, param, value):
@@ -259,7 +289,36 @@ def _at_most_max_k(ctx, param, value):
     return value
 
 
-@main.command()
+def _search_epilog() -> str:
+    """``reviewnlp search --help``'s epilog: what a hit shows and what its tags mean, one line each."""
+    from .passages import KIND_MEANINGS, KIND_WORDS, STATUS_MEANINGS
+
+    kinds = "\n".join(f"  {KIND_WORDS[k]:<22} {m}" for k, m in KIND_MEANINGS.items())
+    statuses = "\n".join(f"  {s:<9} {m}" for s, m in STATUS_MEANINGS.items())
+    return f"""Each hit shows its rank, what the passage is, its similarity, its document, page and section,
+and the matching sentence in bold in its paragraph.
+
+\b
+similarity: the cosine between the query's embedding and the passage's, 0 to 1;
+  higher is closer in meaning. Most passages score under 0.3 for any query, good
+  hits usually 0.5 to 0.8. --json also gives score: the rank fusion (RRF) score
+  the hits are ordered by, which means nothing outside its own search.
+
+\b
+What the passage is (its kind, as --kind names it without "government"/"text"):
+{kinds}
+
+\b
+stance: what a government passage itself says; status: the alignment status of
+the recommendation, or of the recommendation the passage answers:
+{statuses}
+
+Left out of the results: headings on their own, contents lines, diagram labels and other
+fragments with no sentence in them. A text printed in several places is shown once, with the
+other places under "also printed in"."""
+
+
+@main.command(epilog=_search_epilog())
 @click.argument("query")
 @OUT_OPTION
 @click.option("-k", "--top", default=10, show_default=True, type=click.IntRange(min=1), callback=_at_most_max_k,
@@ -276,14 +335,27 @@ def _at_most_max_k(ctx, param, value):
               help="Alignment status of the recommendation, or of the recommendation a passage answers.")
 @click.option("--from", "date_from", callback=_iso_date, help="Documents dated on or after (YYYY-MM-DD).")
 @click.option("--to", "date_to", callback=_iso_date, help="Documents dated on or before (YYYY-MM-DD).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON lines: every field of a hit, with similarity, score (the rank fusion score) and "
+                   "also_in.")
+@click.option("--no-similarity", "no_similarity", is_flag=True,
+              help="With --mode lexical or phrase: do not embed the query, so no model loads (about 0.6 s "
+                   "faster); hits show no similarity.")
 @EMBED_OPTIONS
 @_domain_errors
 def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bodies, stances, statuses,
-           date_from, date_to, as_json: bool, backend: str | None, device: str | None) -> None:
-    """Search the segments of a finished run by meaning (hybrid dense + BM25 by default)."""
+           date_from, date_to, as_json: bool, no_similarity: bool, backend: str | None, device: str | None) -> None:
+    """Search the passages of a finished run by meaning (hybrid dense + BM25 by default)."""
+    from .passages import EMPTY_QUERY_LEAD, EXAMPLE_QUERY, is_empty_query
     from .search import Searcher
 
+    if is_empty_query(query):  # refused before anything loads, with the example as a command to run
+        import shlex
+
+        exc = click.ClickException(f"{EMPTY_QUERY_LEAD} reviewnlp search \"{EXAMPLE_QUERY}\" "
+                                   f"-o {safe_line(shlex.quote(str(out_dir)))}")
+        exc.exit_code = 2
+        raise exc
     embedder = None
     if backend or device:  # otherwise the backend that made the run's index answers (see Searcher)
         from .embed import make_embedder
@@ -291,21 +363,65 @@ def search(query: str, out_dir: Path, top: int, mode: str, documents, kinds, bod
         embedder = make_embedder(backend, device)
     hits = Searcher(out_dir, embedder).search(query, k=top, mode=mode, documents=documents, kinds=kinds,
                                               bodies=bodies, stances=stances, statuses=statuses,
-                                              date_from=date_from, date_to=date_to)
-    for h in hits:
-        if as_json:
+                                              date_from=date_from, date_to=date_to, similarity=not no_similarity)
+    if as_json:
+        for h in hits:
             click.echo(json.dumps(h.to_dict(), ensure_ascii=False))
-            continue
-        page = f"p{h.page}" if h.page else "-"
-        tag = "/".join(x for x in (h.kind, h.stance, h.status) if x)
-        a, b = h.highlight
-        context = (_flat(h.context[max(0, a - 200):a]) + click.style(_flat(h.context[a:b]), bold=True)
-                   + _flat(h.context[b:b + 200]))
-        click.echo(f"{h.score:.4f}  [{tag}] {safe_line(h.title[:60])} {page}"
-                   + (f" | {safe_line(h.section[:50])}" if h.section else ""))
-        click.echo(f"        {context}")
+    else:
+        _echo_hits(hits)
     if not hits:
         click.echo("no results", err=True)
+
+
+def _echo_hits(hits) -> None:
+    """Hits for a reader: tags in words, similarity, place, the sentence in its paragraph, other places printed.
+
+    A sentence from a paragraph an earlier hit showed names that hit instead of printing the paragraph again.
+    """
+    from .passages import describe_tags
+
+    shown: dict[tuple[str, str], int] = {}
+    for n, h in enumerate(hits, 1):
+        head = describe_tags(h.kind, h.stance, h.status)
+        if h.similarity is not None:
+            head += f" · similarity {h.similarity:.2f}"
+        click.echo(f"{n}. {safe_line(head)}")
+        place = safe_line(h.title[:70]) + (f", p{h.page}" if h.page else "")
+        click.echo(f"   {place}" + (f" | {safe_line(h.section[:50])}" if h.section else ""))
+        a, b = h.highlight
+        sentence = click.style(_flat(h.context[a:b]), bold=True)
+        earlier = shown.setdefault((h.doc_id, h.context), n)
+        if earlier != n:
+            click.echo(f"   (in the paragraph of {earlier}) {sentence}")
+        else:
+            click.echo(f"   {_flat(h.context[max(0, a - 200):a])}{sentence}{_flat(h.context[b:b + 200])}")
+        if h.also_in:
+            click.echo(f"   also printed {len(h.also_in)} more time{'s' if len(h.also_in) > 1 else ''}: "
+                       + _places(h.also_in, h.doc_id))
+
+
+def _places(also_in, doc_id: str) -> str:
+    """Where else a text is printed, by document: "this document, pages 28-29; Other report, page 4".
+
+    A document without pages (text, HTML) names the sections instead: "this document, under Annex".
+    """
+    docs: dict[str, tuple[str, list[int], list[str]]] = {}
+    for p in also_in:
+        title, pages, sections = docs.setdefault(p["doc_id"], (p["title"], [], []))
+        if p["page"]:
+            pages.append(p["page"])
+        elif p.get("section") and p["section"] not in sections:
+            sections.append(p["section"])
+    parts = []
+    for d, (title, pages, sections) in docs.items():
+        name = "this document" if d == doc_id else safe_line(title[:60])
+        if pages:
+            pages = sorted(set(pages))
+            name += f", page{'s' if len(pages) > 1 else ''} {page_ranges(pages)}"
+        elif sections:
+            name += ", under " + "; ".join(safe_line(x[:50]) for x in sections[:2])
+        parts.append(name)
+    return "; ".join(parts)
 
 
 def _flat(text: str) -> str:

@@ -24,6 +24,7 @@ from .embed import Embedder, default_embedder, load_vectors, save_vectors
 from .progress import Progress
 from .errors import ReviewNLPError
 from .export import EXPORTS, write_alignments
+from .export.reports import report_summaries
 from .extract import DEFAULT_MAX_FILE_MB, scan
 from .workers import DEFAULT_MAX_MEMORY_MB, extract_isolated
 from .outdir import digests, locked, recorded_digests, writing
@@ -31,6 +32,7 @@ from .index import VectorIndex
 from .lexical import BM25, FILE as BM25_FILE, texts_key
 from .vectorstore import text_key
 from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
+from .review import FILE as CORRECTIONS, apply_corrections, load_corrections, segment_map
 from .classify import model_id as classifier_id
 from .segment import METHOD as SEGMENT_METHOD, sentencizer_id
 
@@ -44,8 +46,7 @@ MANIFEST = "run.json"
 PAIRING = "pairing.json"
 # Files each corpus-level stage writes: a stage whose key matches is skipped only when they all exist.
 STAGE_FILES = {"outputs": (DOCUMENTS, ERRORS, SEGMENTS), "vectors": (VECTORS, "vectors.json"),
-               "index": (INDEX, INDEX + ".json", BM25_FILE), "align": (ALIGNMENTS, "alignments.csv", "alignments.xlsx",
-                                                           "report.html", PAIRING)}
+               "index": (INDEX, INDEX + ".json", BM25_FILE), "align": (*EXPORTS, PAIRING), "review": EXPORTS}
 ALL_FILES = tuple(f for files in STAGE_FILES.values() for f in files)
 
 
@@ -142,19 +143,55 @@ def index_stage(segs: Sequence[Segment], vecs: np.ndarray, out_dir: Path, model_
 
 
 def align_stage(docs: Sequence[Document], segs: Sequence[Segment], vecs: np.ndarray,
-                out_dir: Path) -> list[Alignment]:
-    """Align recommendations to responses; write the tables and ``pairing.json`` (which documents answer which, and why)."""
+                out_dir: Path) -> tuple[list[Alignment], list[dict]]:
+    """Align recommendations to responses, apply the analysts' corrections (``corrections.jsonl``), write the
+    tables and ``pairing.json`` (which documents answer which, and why); return the rows and the orphaned
+    corrections."""
     row_of = {s.seg_id: i for i, s in enumerate(segs)}
     pairing: dict = {}
     alignments = align(docs, segs, vecs, row_of, pairing=pairing)
-    write_alignments(out_dir, alignments, docs)
     atomic_write_text(out_dir / PAIRING, json.dumps(pairing, indent=2, ensure_ascii=False) + "\n")
-    return alignments
+    return export_stage(out_dir, alignments, docs, segs, pairing)
+
+
+def export_stage(out_dir: Path, alignments: Sequence[Alignment], docs: Sequence[Document],
+                 segs: Sequence[Segment], pairing: dict | None = None) -> tuple[list[Alignment], list[dict]]:
+    """Apply ``corrections.jsonl`` to the rows (idempotent: each row keeps the model's reading) and write
+    every export; return the rows written and the corrections that found no row."""
+    corrections, _ = load_corrections(out_dir)
+    rows, orphans = apply_corrections(alignments, corrections, segment_map(segs))
+    if pairing is None:
+        pairing = _read_json(out_dir / PAIRING)
+    write_alignments(out_dir, rows, docs, segs, pairing)
+    return rows, orphans
+
+
+def corrections_summary(out_dir: Path, alignments: Sequence[Alignment], orphans: Sequence[dict]) -> dict:
+    """What ``run.json`` says of the corrections: how many lines, how many rows they changed, the orphans
+    (each with why) and any line that is not a correction."""
+    found, problems = load_corrections(out_dir)
+    return {"file": CORRECTIONS, "lines": len(found), "reviewed_rows": sum(1 for a in alignments if a.review),
+            "orphans": list(orphans), "problems": problems}
 
 
 def load_documents(out_dir: Path) -> list[Document]:
     """Read ``documents.jsonl`` from a previous run."""
     return list(read_jsonl(_need(out_dir / DOCUMENTS), Document))
+
+
+def load_alignments(path: str | Path) -> list[Alignment]:
+    """The alignment rows of a finished run: ``OUT/alignments.jsonl``, given the folder or the file itself.
+
+    Rows carry the analysts' corrections as the last export or run applied them (``status`` is the reviewed
+    one, ``model_status`` the model's).  A missing file is a :class:`~reviewnlp.errors.ReviewNLPError`
+    naming it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / ALIGNMENTS
+    if not path.is_file():
+        raise ReviewNLPError(f"{path}: not found; make it with: reviewnlp run INPUTS -o OUT")
+    return list(read_jsonl(path, Alignment))
 
 
 def load_segments(out_dir: Path) -> list[Segment]:
@@ -261,7 +298,10 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     # The stage packages are hashed whole, so no file list needs keeping; the settings are hashed by value.
     keys["align"] = digest([keys["vectors"], models["reranker"], models["status"], ALIGN_METHOD, align_settings_key(),
                             source_hash(["align", "export", "vocab.py", "cues.py", "records.py", "segment.py",
-                                         "sections.py"])])
+                                         "sections.py", "review.py"])])
+    # The analysts' corrections are applied to the rows after alignment: a new correction rewrites the exports
+    # from alignments.jsonl (which keeps the model's reading), without aligning again.
+    keys["review"] = digest([keys["align"], digests(out_dir, (CORRECTIONS,))[CORRECTIONS]])
     # A stage is redone when its inputs changed, or when a file it wrote is gone or no longer the file the last
     # run recorded (truncated, edited, replaced): a rerun repairs the folder instead of trusting it.
     recorded = recorded_digests(out_dir)
@@ -288,10 +328,14 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     t = lap("index", t)
     if redo["align"] and vecs is not None:
         progress.log("aligning recommendations")
-        alignments = align_stage(docs, segs, vecs, out_dir)
-        cache.set_state(align=keys["align"])
+        alignments, orphans = align_stage(docs, segs, vecs, out_dir)
+        cache.set_state(align=keys["align"], review=keys["review"])
+    elif redo["review"]:
+        alignments, orphans = export_stage(out_dir, list(read_jsonl(out_dir / ALIGNMENTS, Alignment)), docs, segs)
+        cache.set_state(review=keys["review"])
     else:
         alignments = list(read_jsonl(out_dir / ALIGNMENTS, Alignment))
+        _, orphans = apply_corrections(alignments, load_corrections(out_dir)[0], segment_map(segs))
     lap("align", t)
     timings["total"] = round(time.perf_counter() - t0, 3)
     statuses: dict[str, int] = {}
@@ -321,6 +365,8 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
                        "ocr_limits": d.meta.get("ocr_limits", [])} for d in docs],
         "failed": [f.to_dict() for f in failed],
         "pairing": _read_json(out_dir / PAIRING),
+        "reports": report_summaries(alignments, docs, _read_json(out_dir / PAIRING)),
+        "corrections": corrections_summary(out_dir, alignments, orphans),
         "timings_s": timings,
         # Throughput of the stages that did work this run (0 where everything came from the cache).
         "segments_per_s": {"extract+segment": _rate(sum(len(u.segments) for u in units if not u.cached),

@@ -291,6 +291,12 @@ class Alignment(_Record):
     # The least certain rows (status_confidence below the status stage's review_below), and gaps found by
     # retrieval rather than structure: an analyst checks these first.
     needs_review: bool = False
+    # Set by review.apply_corrections: the model's status (every row), the analyst's judgement (reviewed rows:
+    # reviewed, reviewer, reviewed_at, note, status, response_id, correction_id) and, when the analyst chose
+    # another deciding passage, the model's response fields.
+    model_status: str | None = None
+    review: dict[str, Any] | None = None
+    model_response: dict[str, Any] | None = None
 
     @staticmethod
     def _from_dict_hook(kw: dict[str, Any]) -> dict[str, Any]:

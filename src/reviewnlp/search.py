@@ -5,10 +5,18 @@ fusion: ``score = 1/(60 + rank_dense) + 1/(60 + rank_bm25)``.  RRF needs no
 calibration between cosine and BM25 scales, and a passage that both rankings
 place high beats one that only one of them likes.  Filters are applied before
 fusion, so the top k always satisfy them.
+
+What comes back is for reading (:mod:`reviewnlp.passages`): headings on their
+own, contents lines, labels and stubs are skipped, and a text printed in
+several places is one hit listing the others (``also_in``), both before the
+top k are cut.  Each hit carries ``similarity``, the cosine between the
+query's embedding and the passage's, which a reader can compare across
+queries; RRF's ``score`` orders the hits but means nothing on its own.
 """
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import shlex
 import threading
@@ -24,6 +32,7 @@ from .evaluate import fold
 from .index import VectorIndex, index_model_id, load_index
 from .lexical import BM25, FILE as BM25_FILE, STOP, TOKEN_RE, texts_key, tokens  # noqa: F401 (BM25, tokens: API)
 from .outdir import check_consistent
+from .passages import EMPTY_QUERY, is_empty_query, left_out, same_text_key
 from .records import KINDS, STATUSES, Alignment, Document, Segment, read_jsonl
 
 RRF_K = 60
@@ -52,7 +61,13 @@ def intent_stances(query: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result with its provenance and the sentence placed in its paragraph."""
+    """One search result with its provenance and the sentence placed in its paragraph.
+
+    ``score`` is the rank fusion score the ranking uses (RRF; 1.0 for a phrase match), for scripts;
+    ``similarity`` is the cosine between the query's and the passage's embeddings, 0 to 1 in two
+    decimals, for readers (None when the run's vectors were made by another model than the query's);
+    ``also_in`` lists the other places the same text is printed (doc_id, title, page, section, seg_id).
+    """
 
     seg_id: str
     score: float
@@ -70,6 +85,8 @@ class Hit:
     text: str
     context: str
     highlight: tuple[int, int]  # span of ``text`` inside ``context``
+    similarity: float | None = None
+    also_in: tuple[dict, ...] = ()
 
     def to_dict(self) -> dict:
         """JSON-ready dict."""
@@ -80,7 +97,7 @@ class Searcher:
     """Loads a run's documents, segments, index and alignments once; answers many queries.
 
     The embedder, the FAISS index and the BM25 postings are loaded on first use,
-    so lexical and phrase queries never load an embedding model.  Without an
+    so lexical and phrase queries with ``similarity=False`` never load an embedding model.  Without an
     ``embedder``, the one that reproduces the index's model id is used (a run
     made with the torch backend is queried with torch), else the default.
     """
@@ -96,9 +113,12 @@ class Searcher:
         self.docs = {d.doc_id: d for d in read_jsonl(out_dir / "documents.jsonl", Document)}
         self.segs = list(read_jsonl(out_dir / "segments.jsonl", Segment))
         self.row = {s.seg_id: i for i, s in enumerate(self.segs)}
-        self.status = _statuses(out_dir / "alignments.jsonl")
+        self.status, self.quoted = _statuses(out_dir / "alignments.jsonl")
         self._bm25: BM25 | None = None
         self._bm25_lock = threading.Lock()
+        self._vectors: tuple[dict[str, int], np.ndarray, str] | None = None
+        self._copies: dict[str, list[int]] | None = None
+        self._headings: dict[str, frozenset[str]] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -128,39 +148,140 @@ class Searcher:
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid", documents: Iterable[str] = (),
                kinds: Iterable[str] = (), bodies: Iterable[str] = (), stances: Iterable[str] = (),
-               statuses: Iterable[str] = (), date_from: str | None = None, date_to: str | None = None) -> list[Hit]:
-        """Top ``k`` segments for ``query``.
+               statuses: Iterable[str] = (), date_from: str | None = None, date_to: str | None = None,
+               similarity: bool = True) -> list[Hit]:
+        """Top ``k`` passages for ``query``, each text once (see :mod:`reviewnlp.passages` for what is left out).
 
         A question that names a stance ("what was rejected ...") is filtered to
         it unless stances or statuses are given.  ``documents`` match a document's file name, title or id (substring,
         case-insensitive); ``bodies`` match the recommending body likewise; dates
-        (ISO) bound the document's date.
+        (ISO) bound the document's date.  An empty query (or one of punctuation and
+        stop words only) raises :class:`InvalidQueryError` with :data:`~reviewnlp.passages.EMPTY_QUERY`.
+        ``similarity=False`` leaves a lexical or phrase search's hits without
+        ``similarity``, so it loads no embedding model.
         """
         if mode not in MODES:
             raise InvalidQueryError(f"mode must be one of {', '.join(MODES)}")
         kinds, stances, statuses = list(kinds), set(stances), list(statuses)
         _check_query(k, kinds, stances, statuses, date_from, date_to)
+        if is_empty_query(query):
+            raise InvalidQueryError(EMPTY_QUERY)
         if not stances and not statuses and mode != "phrase":
             stances = intent_stances(query)  # the question names the answer it wants
         allowed = self._filter(documents, kinds, bodies, stances, statuses, date_from, date_to)
+        qv = self._query_vector(query, needed=mode in ("hybrid", "dense"), similarity=similarity)
+        dense: dict[int, float] = {}
+        lexical: dict[int, float] = {}
         if mode == "phrase":
             needle = fold(query)
-            ranked = [(i, 1.0, None, None) for i in np.flatnonzero(allowed) if needle in fold(self.segs[i].text)]
-            return [self._hit(i, sc, de, le) for i, sc, de, le in ranked[:k]]
-        dense = self._dense(query, allowed) if mode in ("hybrid", "dense") else {}
-        lexical = self._lexical(query, allowed) if mode in ("hybrid", "lexical") else {}
-        fused: dict[int, float] = {}
-        for ranking in (dense, lexical):
-            for rank, i in enumerate(sorted(ranking, key=lambda i: -ranking[i])):
-                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
-        order = sorted(fused, key=lambda i: (-fused[i], i))[:k]
-        return [self._hit(i, fused[i], dense.get(i), lexical.get(i)) for i in order]
+            fused = {int(i): 1.0 for i in np.flatnonzero(allowed) if needle in fold(self.segs[i].text)}
+        else:
+            dense = self._dense(qv, allowed) if mode in ("hybrid", "dense") else {}
+            lexical = self._lexical(query, allowed) if mode in ("hybrid", "lexical") else {}
+            fused = {}
+            for ranking in (dense, lexical):
+                for rank, i in enumerate(sorted(ranking, key=lambda i: -ranking[i])):
+                    fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank + 1)
+        picked = self._readable(sorted(fused, key=lambda i: (-fused[i], i)), k, allowed)
+        cosines = self._cosines(qv, [shown for shown, _ in picked])
+        for n, (shown, i) in enumerate(picked):
+            if cosines[n] is None and i in dense:  # no vectors.npy (a folder made stage by stage): FAISS's cosine
+                cosines[n] = round(min(1.0, max(0.0, dense[i])), 2)
+        return [self._hit(shown, fused[i], dense.get(i), lexical.get(i), cosines[n])
+                for n, (shown, i) in enumerate(picked)]
 
-    def _dense(self, query: str, allowed: np.ndarray) -> dict[int, float]:
+    def _query_vector(self, query: str, needed: bool, similarity: bool) -> np.ndarray | None:
+        """The query's embedding; for a lexical or phrase search (not ``needed``) only to show similarity, and
+        only when the run's vectors come from the query's model (else None, and no model is loaded)."""
+        if not needed and not (similarity and self._saved_vectors() is not None):
+            return None
         with _MODEL_LOCK:
-            qv = self.embedder.encode([query])
+            return self.embedder.encode([query])
+
+    def _dense(self, qv: np.ndarray, allowed: np.ndarray) -> dict[int, float]:
         hits = self.index.search(qv, k=min(self.index.index.ntotal, DENSE_POOL))[0]
         return {self.row[sid]: sc for sid, sc in hits if sid in self.row and allowed[self.row[sid]]}
+
+    def _readable(self, order: list[int], k: int, allowed: np.ndarray) -> list[tuple[int, int]]:
+        """The first ``k`` of ``order`` that are passages worth reading, each text once, as (shown, ranked) rows.
+
+        Copies of one text rank alike (same vector, same words), so which copy ranked first says nothing; the
+        copy shown is the one the alignment table quotes (the report's recommendation rather than a response's
+        reprint of it), else the first printed, among those the filters allow.
+        """
+        picked: list[tuple[int, int]] = []
+        seen: set[str] = set()
+        for i in order:
+            s = self.segs[i]
+            if left_out(s.text, s.kind, s.label, self._doc_headings(s.doc_id), s.seg_id in self.quoted):
+                continue
+            key = same_text_key(s.text)
+            if key in seen:
+                continue
+            seen.add(key)
+            copies = [j for j in self._copies_map().get(key, [i]) if allowed[j]] or [i]
+            picked.append((min(copies, key=lambda j: (self.segs[j].seg_id not in self.quoted, j)), i))
+            if len(picked) == k:
+                break
+        return picked
+
+    def _doc_headings(self, doc_id: str) -> frozenset[str]:
+        if doc_id not in self._headings:
+            doc = self.docs.get(doc_id)
+            self._headings[doc_id] = frozenset(same_text_key(h.title) for h in (doc.sections if doc else ()))
+        return self._headings[doc_id]
+
+    def _copies_map(self) -> dict[str, list[int]]:
+        """Rows of every text printed more than once, by :func:`same_text_key`, in document order."""
+        with self._load_lock:
+            if self._copies is None:  # one pass over every text (0.1 s for 17k), the first time a search needs it
+                groups: dict[str, list[int]] = {}
+                for j, s in enumerate(self.segs):
+                    groups.setdefault(same_text_key(s.text), []).append(j)
+                self._copies = {key: rows for key, rows in groups.items() if len(rows) > 1}
+        return self._copies
+
+    def _also_in(self, i: int) -> tuple[dict, ...]:
+        """The other places the text of segment ``i`` is printed, in document order."""
+        out = []
+        for j in self._copies_map().get(same_text_key(self.segs[i].text), ()):
+            if j != i:
+                s = self.segs[j]
+                out.append({"doc_id": s.doc_id, "title": self.docs[s.doc_id].title if s.doc_id in self.docs else "",
+                            "page": s.page, "section": s.section, "seg_id": s.seg_id})
+        return tuple(out)
+
+    def _cosines(self, qv: np.ndarray | None, rows: list[int]) -> list[float | None]:
+        """Cosine of the query's vector with each row's saved vector, clipped to 0..1, in two decimals."""
+        vectors = self._saved_vectors() if qv is not None else None
+        if vectors is None:
+            return [None] * len(rows)
+        where, matrix, _ = vectors
+        out: list[float | None] = []
+        for i in rows:
+            r = where.get(self.segs[i].seg_id)
+            out.append(None if r is None else round(min(1.0, max(0.0, float(matrix[r] @ qv[0]))), 2))
+        return out
+
+    def _saved_vectors(self) -> tuple[dict[str, int], np.ndarray, str] | None:
+        """The run's ``vectors.npy`` (memory-mapped) with its row of each id; None if absent or another model's.
+
+        The query's embedder is checked against the vectors' model id before anything is encoded, so a
+        lexical search of a run made with another model costs no model load and shows no similarity.
+        """
+        model_id = self.embedder.model_id
+        with self._load_lock:
+            if self._vectors is None:
+                try:
+                    meta = json.loads((self.out_dir / "vectors.json").read_text(encoding="utf-8"))
+                    matrix = np.load(self.out_dir / "vectors.npy", mmap_mode="r")
+                    ids = meta["ids"]
+                    if matrix.ndim != 2 or len(ids) != len(matrix):
+                        raise ValueError("ids and vectors differ in number")
+                    self._vectors = ({sid: r for r, sid in enumerate(ids)}, matrix, meta["model_id"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    self._vectors = ({}, np.zeros((0, 0), dtype=np.float32), "")
+        return self._vectors if self._vectors[2] == model_id else None
 
     def _lexical(self, query: str, allowed: np.ndarray) -> dict[int, float]:
         sc = self.bm25.scores(query)
@@ -190,7 +311,8 @@ class Searcher:
                 keep[i] = False
         return keep
 
-    def _hit(self, i: int, score: float, dense: float | None, lexical: float | None) -> Hit:
+    def _hit(self, i: int, score: float, dense: float | None, lexical: float | None,
+             similarity: float | None) -> Hit:
         s = self.segs[i]
         doc = self.docs[s.doc_id]
         a = doc.text.rfind("\n", 0, s.start) + 1
@@ -200,7 +322,7 @@ class Searcher:
                    lexical=None if lexical is None else round(lexical, 4), doc_id=s.doc_id, title=doc.title,
                    path=doc.path, page=s.page, section=s.section, kind=s.kind, stance=s.stance,
                    status=self.status.get(s.seg_id), body=s.body, text=s.text, context=doc.text[a:b],
-                   highlight=(s.start - a, s.end - a))
+                   highlight=(s.start - a, s.end - a), similarity=similarity, also_in=self._also_in(i))
 
 
 def check_finished(out_dir: str | Path) -> None:
@@ -237,14 +359,14 @@ def _check_query(k, kinds, stances, statuses, date_from, date_to) -> None:
             raise InvalidQueryError(f"{name} date {value!r} is not a date as YYYY-MM-DD") from None
 
 
-def _statuses(path: Path) -> dict[str, str]:
-    """Status of each recommendation segment, and of each passage chosen as an answer."""
+def _statuses(path: Path) -> tuple[dict[str, str], frozenset[str]]:
+    """Status of each recommendation segment and of each passage chosen as an answer, and the ids of both."""
     out: dict[str, str] = {}
     if not path.exists():
-        return out
+        return out, frozenset()
     for al in read_jsonl(path, Alignment):
         out[al.rec_id] = al.status
         if al.response_id:
             out.setdefault(al.response_id, al.status)
-    return out
+    return out, frozenset(out)
 

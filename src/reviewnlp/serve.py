@@ -1,13 +1,15 @@
-"""A local web page over a finished run: search with filters, and the alignment table.
+"""A local web page over a finished run: search with filters, and the alignment table an analyst reviews.
 
-Standard-library HTTP server (no extra dependency), one self-contained HTML
-page, and a small JSON API:
+Standard-library HTTP server (no extra dependency).  The page, its script and its style are package files
+(``reviewnlp/web/``: ``index.html``, ``app.js``, ``style.css``); the JSON API behind them:
 
-- ``GET /api/search?q=...&k=10&mode=hybrid&kind=&stance=&status=&doc=&from=&to=`` -> hits
-- ``GET /api/alignments?status=&body=&q=`` -> alignment rows
+- ``GET /api/search?q=...&k=10&mode=hybrid&kind=&stance=&status=&body=&doc=&from=&to=`` -> hits; an empty
+  query (or one of stop words only) is a 400 whose error says what to type
+- ``GET /api/meta``, ``GET /api/alignments?...``, ``GET /api/passages?rec_id=`` and ``POST /api/review``: the
+  alignment table and its review (:mod:`reviewnlp.webapi`)
 - ``GET /files/<doc_id>`` -> the source file, so ``#page=N`` links open the PDF at the page; an HTML or
   text source is sent as sandboxed plain text, never as live HTML
-- ``GET /app.js`` -> the page's script (the page itself allows no inline script)
+- ``GET /app.js``, ``GET /style.css`` -> the page's script and style (the page allows no inline script or style)
 
 A bad parameter is a 400 with ``{"error": "..."}`` in the API's own words, never Python's.  ``k`` is a whole
 number from 1 to :data:`~reviewnlp.search.MAX_K` (100); a larger ``k`` is refused with 400, not clamped, so a
@@ -20,6 +22,11 @@ The server guards a folder of documents that may have been sent by someone else:
   read the run through DNS rebinding.  Bound with ``host=`` to another address, the server accepts that name
   too; bound to every address (``0.0.0.0``), it accepts this machine's host name and any IP address (a
   rebinding attack needs a domain name, never an IP literal).
+- A write (``POST /api/review``) must come from the page itself: besides the ``Host`` check, its ``Origin``
+  must be this server's own (``http://`` + the ``Host`` it was sent to), it must carry the page's token in
+  ``X-Reviewnlp-Token`` (random per server start, given only in the page, which no other site can read), and
+  be ``Content-Type: application/json`` of at most :data:`MAX_BODY_BYTES`.  Anything else is refused before
+  the body is read.  Methods other than GET and POST are 405.
 - ``/files/<doc_id>`` sends a file only when it is a document the run recorded (``run.json``) and the bytes it
   reads now still hash to the ``doc_id`` (the hash of the file's bytes): an edited ``documents.jsonl`` naming
   ``/etc/shadow``, or a source replaced by a link to elsewhere, gets a 404 or 409, never the bytes.  The bytes
@@ -29,24 +36,27 @@ The server guards a folder of documents that may have been sent by someone else:
 """
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import os
 import re
+import secrets
 import socket
 import stat
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from .embed import Embedder
 from .errors import InvalidQueryError, ReviewNLPError
-from .export.rows import alignment_rows
 from .outdir import MANIFEST
-from .records import STATUSES, Alignment, Document, content_hash, read_jsonl
-from .search import MAX_K, MODES, Searcher
+from .records import Document, content_hash
+from .search import MAX_K, Searcher
+from .webapi import NOT_OBJECT, ApiError, Table
 
 #: Seconds a connection may send nothing before it is closed (57 idle sockets once blocked every request).
 IDLE_TIMEOUT_S = 10
@@ -64,83 +74,28 @@ FILE_CHANGED = "the file has changed since the run; run `reviewnlp run` again"
 FILE_GONE = "the file is no longer where the run read it; run `reviewnlp run` again"
 NOT_AN_INPUT = "this document is not one of the inputs run.json recorded; run `reviewnlp run` again"
 INTERNAL = "the server failed on this request; its terminal shows why"
+#: The largest body a POST may send; a review is a few hundred bytes.
+MAX_BODY_BYTES = 64 * 1024
+#: The header that carries the page's token on a write.
+TOKEN_HEADER = "X-Reviewnlp-Token"
+# Paths and the one method each answers, for a 405's Allow header.
+GET_PATHS = ("/", "/app.js", "/style.css", "/api/search", "/api/meta", "/api/alignments", "/api/passages")
+POST_PATHS = ("/api/review",)
+ORIGIN_REFUSED = ("refused: a change must come from this server's own page, and this request's Origin is missing "
+                  "or another site's; open {url} and save there")
+TOKEN_REFUSED = ("refused: the request lacks the page's token, or has a wrong one (the server may have restarted); "
+                 "reload {url} and save again")
+NOT_JSON = "the body must be JSON, sent with Content-Type: application/json"
+NO_LENGTH = "the request must give its length (Content-Length); a chunked body is not read"
+TOO_LARGE = f"the body is larger than {MAX_BODY_BYTES // 1024} KB, the most this server reads"
 
 # The page's own script comes from /app.js; inline script (and so any script text inside document data) never runs.
-PAGE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; "
+PAGE_CSP = ("default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; "
             "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 # A corpus file is shown on its own, sandboxed: no script, no same-origin access, whatever it holds.
 FILE_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
 # Chromium's PDF viewer refuses to run in a sandbox; a PDF only must not be framed by another site.
 PDF_CSP = "frame-ancestors 'self'"
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>reviewnlp</title>
-<style>
-body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:70rem;color:#222}
-nav button{margin-right:.5rem} .tab{display:none} .tab.on{display:block}
-form{display:flex;gap:.5rem;flex-wrap:wrap;margin:1rem 0} input[type=search]{flex:1;min-width:20rem;padding:.4rem}
-.hit{border-bottom:1px solid #ddd;padding:.6rem 0} .meta{color:#555;font-size:.85rem} mark{background:#fff3a3}
-table{border-collapse:collapse;width:100%;font-size:.85rem} td,th{border:1px solid #ccc;padding:.3rem;vertical-align:top}
-.accepted{background:#e3f6e3}.partial{background:#fff6d6}.deferred{background:#e6eefc}.rejected{background:#fbe3e3}.gap{background:#eee}
-</style></head><body>
-<h1>reviewnlp</h1>
-<nav><button id="show-search">Search</button><button id="show-table">Alignment table</button></nav>
-<section id="search" class="tab on">
-<form id="sform">
-<input type="search" id="q" placeholder="e.g. financial support for kinship carers" aria-label="query">
-<select id="mode">__MODES__</select>
-<select id="kind" aria-label="kind"><option value="">any kind</option><option>recommendation</option>
-<option>commitment</option><option>response</option><option>commentary</option><option>other</option></select>
-<select id="stance" aria-label="stance"><option value="">any stance</option><option>accepted</option>
-<option>partial</option><option>deferred</option><option>rejected</option></select>
-<input id="doc" placeholder="document contains" aria-label="document">
-<button type="submit">Search</button></form>
-<div id="results"></div></section>
-<section id="table" class="tab">
-<form id="tform"><select id="tstatus" aria-label="status"><option value="">any status</option><option>accepted</option>
-<option>partial</option><option>deferred</option><option>rejected</option><option>gap</option></select>
-<input id="tbody" placeholder="body contains" aria-label="body"><input id="tq" placeholder="text contains" aria-label="text">
-<button type="submit">Filter</button></form>
-<div id="count"></div>
-<table><thead><tr><th>body</th><th>label</th><th>recommendation</th><th>page</th><th>status</th><th>response</th>
-<th>page</th><th>match confidence</th></tr></thead><tbody id="rows"></tbody></table></section>
-<script src="/app.js"></script>
-</body></html>
-""".replace("__MODES__", "".join(f"<option>{m}</option>" for m in MODES))
-
-# Served as /app.js so the page can forbid inline script (CSP): text from a document can never run.
-SCRIPT = r"""const $ = id => document.getElementById(id);
-// Every string that comes from a document or the API is data: it passes through esc() before innerHTML.
-const esc = s => (s ?? "").toString().replace(/[&<>"']/g, c => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;","'":"&#39;"}[c]));
-const num = n => Number.isFinite(Number(n)) ? String(Number(n)) : "";
-function show(tab){ for (const t of ["search","table"]) $(t).classList.toggle("on", t===tab); if(tab==="table") loadTable(); }
-$("show-search").onclick = () => show("search"); $("show-table").onclick = () => show("table");
-function link(doc, page, label){
-  return page ? `<a href="/files/${encodeURIComponent(doc)}#page=${num(page)}" target="_blank" rel="noopener">${esc(label)} p${num(page)}</a>` : esc(label); }
-$("sform").onsubmit = async e => {
-  e.preventDefault();
-  const p = new URLSearchParams({q:$("q").value, mode:$("mode").value, kind:$("kind").value, stance:$("stance").value, doc:$("doc").value});
-  const hits = await (await fetch("/api/search?" + p)).json();
-  $("results").innerHTML = hits.length ? hits.map(h => {
-    const [a,b] = h.highlight, c = h.context;
-    const ctx = esc(c.slice(Math.max(0,a-240), a)) + "<mark>" + esc(c.slice(a,b)) + "</mark>" + esc(c.slice(b, b+240));
-    return `<div class="hit" data-kind="${esc(h.kind)}"><div class="meta">${num(h.score)} · <b>${esc(h.kind)}</b>`
-      + `${h.stance ? " · " + esc(h.stance) : ""}${h.status ? " · status " + esc(h.status) : ""} · ${link(h.doc_id, h.page, h.title)}`
-      + `${h.section ? " · " + esc(h.section) : ""}</div><div>${ctx}</div></div>`; }).join("")
-    : "<p>No results.</p>";
-};
-async function loadTable(){
-  const p = new URLSearchParams({status:$("tstatus").value, body:$("tbody").value, q:$("tq").value});
-  const rows = await (await fetch("/api/alignments?" + p)).json();
-  $("count").textContent = rows.length + " recommendations";
-  $("rows").innerHTML = rows.map(r => `<tr class="${esc(r.status)}" data-status="${esc(r.status)}"><td>${esc(r.body)}</td><td>${esc(r.label)}</td>`
-    + `<td>${esc(r.recommendation_text)}</td><td>${esc(r.rec_document)} ${esc(r.rec_page)}</td><td>${esc(r.status)}`
-    + `<br><small>${esc(r.cue)} (${esc(r.status_confidence)})</small></td><td>${esc(r.response_text)}`
-    + `${r.response_block ? "<details><summary>whole answer (pp. " + esc(r.response_block_pages) + ")</summary>" + esc(r.response_block) + "</details>" : ""}</td>`
-    + `<td>${esc(r.response_document)} ${esc(r.response_page)}</td><td>${esc(r.confidence)}</td></tr>`).join("");
-}
-$("tform").onsubmit = e => { e.preventDefault(); loadTable(); };
-"""
 
 
 def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
@@ -149,14 +104,19 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
     """A server for the run in ``out_dir`` (not started; call ``serve_forever``).
 
     The port is bound first, so a port in use is reported before the run is loaded.  ``host`` also decides
-    which ``Host`` headers are answered (see the module docstring).
+    which ``Host`` headers are answered (see the module docstring).  The page's write token is made here,
+    new each time, and is the server's ``token`` attribute.
     """
     out_dir = Path(out_dir)
     searcher: Searcher
     files: SourceFiles
-    rows: list[dict] = []
+    table: Table
     names, any_ip = allowed_hosts(host)
     shown = _url_host(host)
+    token = secrets.token_urlsafe(32)
+    assets = {"/": (page_html(token), "text/html; charset=utf-8"),
+              "/app.js": (web_asset("app.js"), "text/javascript; charset=utf-8"),
+              "/style.css": (web_asset("style.css"), "text/css; charset=utf-8")}
 
     class Handler(BaseHTTPRequestHandler):
         timeout = idle_timeout_s  # StreamRequestHandler sets it on the socket: a silent client is dropped
@@ -164,69 +124,138 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
         def log_message(self, fmt: str, *args) -> None:  # keep test and terminal output quiet
             pass
 
-        def _send(self, body: bytes, ctype: str, status: int = 200, csp: str = PAGE_CSP) -> None:
+        def _send(self, body: bytes, ctype: str, status: int = 200, csp: str = PAGE_CSP,
+                  headers: tuple = ()) -> None:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Content-Security-Policy", csp)
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Referrer-Policy", "no-referrer")
+            self.send_header("Cache-Control", "no-store")  # the table changes on review; the page's token per start
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
 
-        def _json(self, obj, status: int = 200) -> None:
-            self._send(json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8", status)
+        def _json(self, obj, status: int = 200, headers: tuple = ()) -> None:
+            self._send(json.dumps(obj, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8",
+                       status, headers=headers)
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def _guarded(self, route) -> None:
+            """Answer through ``route`` when the Host is one of ours; a bug is one line to the client."""
             port_now = self.server.server_address[1]
             if not host_allowed(self.headers.get_all("Host") or [], names, any_ip, port_now):
+                self.close_connection = True
                 self._json({"error": f"this server answers only requests addressed to it; open "
                                      f"http://{shown}:{port_now}/"}, 403)
                 return
             try:
-                self._route()
+                route()
             except (ConnectionError, TimeoutError):
                 raise  # the client went away or stalled: nothing to answer (the server closes the socket)
             except Exception:  # a bug: the user gets a line in our words, the terminal gets the traceback
                 traceback.print_exc()
                 self._json({"error": INTERNAL}, 500)
 
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            self._guarded(self._route)
+
+        def do_POST(self) -> None:  # noqa: N802
+            self.close_connection = True  # a refused body is never read: the connection cannot be reused
+            self._guarded(self._post)
+
+        def _other_method(self) -> None:
+            self.close_connection = True
+            self._guarded(lambda: self._not_allowed(urlparse(self.path).path))
+
+        do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD = do_TRACE = do_CONNECT = _other_method
+
+        def _not_allowed(self, path: str) -> None:
+            allow = "POST" if path in POST_PATHS else "GET" if path in GET_PATHS or path.startswith("/files/") else ""
+            if not allow:
+                self._json({"error": "not found"}, 404)
+                return
+            self._json({"error": f"{self.command} is not answered here; {path} answers {allow} only"}, 405,
+                       headers=(("Allow", allow),))
+
         def _route(self) -> None:
             url = urlparse(self.path)
             q = {k: v[0] for k, v in parse_qs(url.query).items()}
-            if url.path == "/":
-                self._send(PAGE.encode("utf-8"), "text/html; charset=utf-8")
-            elif url.path == "/app.js":
-                self._send(SCRIPT.encode("utf-8"), "text/javascript; charset=utf-8")
-            elif url.path == "/api/search":
+            try:
+                if url.path in assets:
+                    self._send(*assets[url.path])
+                elif url.path == "/api/search":
+                    try:
+                        hits = searcher.search(q.get("q", ""), **search_options(q))
+                    except InvalidQueryError as exc:  # a bad k, mode, filter value or date; an empty query
+                        raise ApiError(400, str(exc)) from exc
+                    except ReviewNLPError as exc:  # the run's index or model cannot answer (one line of ours)
+                        raise ApiError(500, str(exc)) from exc
+                    self._json([h.to_dict() for h in hits])
+                elif url.path == "/api/meta":
+                    self._json(table.meta())
+                elif url.path == "/api/alignments":
+                    self._json(table.select(q))
+                elif url.path == "/api/passages":
+                    self._json(table.passages(q.get("rec_id", "")))
+                elif url.path.startswith("/files/"):
+                    doc_id = url.path[len("/files/"):]
+                    data, status, error = files.read(doc_id)
+                    if data is None:
+                        raise ApiError(status, error)
+                    self._send(*source_response(Path(files.docs[doc_id].path), data))
+                else:
+                    self._not_allowed(url.path)
+            except ApiError as exc:
+                self._json({"error": str(exc)}, exc.status)
+
+        def _post(self) -> None:
+            path = urlparse(self.path).path
+            if path not in POST_PATHS:
+                self._not_allowed(path)
+                return
+            url = f"http://{shown}:{self.server.server_address[1]}/"
+            try:
+                body = self._read_body(url)
                 try:
-                    hits = searcher.search(q.get("q", ""), **search_options(q))
-                except InvalidQueryError as exc:  # a bad k, mode, filter value or date, in the API's words
-                    self._json({"error": str(exc)}, 400)
-                    return
-                except ReviewNLPError as exc:  # the run's index or model cannot answer (one line of ours)
-                    self._json({"error": str(exc)}, 500)
-                    return
-                self._json([h.to_dict() for h in hits])
-            elif url.path == "/api/alignments":
-                if q.get("status") and q["status"] not in STATUSES:
-                    self._json({"error": f"status must be one of {', '.join(STATUSES)}"}, 400)
-                    return
-                out = [r for r in rows
-                       if (not q.get("status") or r["status"] == q["status"])
-                       and (not q.get("body") or q["body"].lower() in r["body"].lower())
-                       and (not q.get("q") or q["q"].lower() in (r["recommendation_text"] + " "
-                                                                  + r["response_text"]).lower())]
-                self._json(out)
-            elif url.path.startswith("/files/"):
-                doc_id = url.path[len("/files/"):]
-                data, status, error = files.read(doc_id)
-                if data is None:
-                    self._json({"error": error}, status)
-                    return
-                self._send(*source_response(Path(files.docs[doc_id].path), data))
-            else:
-                self._json({"error": "not found"}, 404)
+                    payload = json.loads(body.decode("utf-8"))
+                except (UnicodeDecodeError, ValueError, RecursionError):
+                    raise ApiError(400, f"the body is not JSON; {NOT_OBJECT}") from None
+                row = table.review(payload)
+            except ApiError as exc:
+                self._json({"error": str(exc)}, exc.status)
+                return
+            searcher.status[row["rec_id"]] = row["status"]  # the search's status filter sees the review too
+            self._json(row)
+
+        def _read_body(self, url: str) -> bytes:
+            """The body of a write that passed every check of :func:`write_refusal`; else an :class:`ApiError`."""
+            refusal = write_refusal(self.headers, self.server.server_address[1], token)
+            if refusal == "origin":
+                raise ApiError(403, ORIGIN_REFUSED.format(url=url))
+            if refusal == "token":
+                raise ApiError(403, TOKEN_REFUSED.format(url=url))
+            if refusal == "type":
+                raise ApiError(415, NOT_JSON)
+            length = self.headers.get("Content-Length", "")
+            if self.headers.get("Transfer-Encoding") or not re.fullmatch(r"[0-9]{1,12}", length.strip()):
+                raise ApiError(411, NO_LENGTH)
+            if int(length) > MAX_BODY_BYTES:
+                self._drain(int(length))
+                raise ApiError(413, TOO_LARGE)
+            return self.rfile.read(int(length))
+
+        def _drain(self, length: int) -> None:
+            # Closing on unread bytes makes the kernel reset the connection, and the client may lose the 413;
+            # a body up to 1 MB is read and dropped first (a bigger one gets the reset).
+            left = length if length <= 1024 * 1024 else 0
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
 
     if not 0 <= port <= 65535:
         raise ReviewNLPError(f"port {port}: not a port number (0-65535)")
@@ -237,13 +266,50 @@ def make_server(out_dir: str | Path, host: str = "127.0.0.1", port: int = 8000,
     try:
         searcher = Searcher(out_dir, embedder)
         files = SourceFiles(searcher.docs, out_dir)
-        if (out_dir / "alignments.jsonl").is_file():  # a folder made stage by stage may not be aligned yet
-            rows.extend(alignment_rows(list(read_jsonl(out_dir / "alignments.jsonl", Alignment)),
-                                       list(searcher.docs.values())))
+        table = Table(out_dir, searcher.docs, searcher.segs)
     except BaseException:
         server.server_close()
         raise
+    server.token = token
     return server
+
+
+def web_asset(name: str) -> bytes:
+    """A file of the page (``reviewnlp/web/NAME``) as the package holds it."""
+    return resources.files("reviewnlp").joinpath("web", name).read_bytes()
+
+
+def page_html(token: str) -> bytes:
+    """The page with this server's write token in its ``<meta name="reviewnlp-token">``.
+
+    Only a page from this origin can read it: another site's script may send requests here but never
+    read an answer, so it cannot learn the token.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", token):  # token_urlsafe's alphabet: nothing to escape in an attribute
+        raise ValueError("the token must be URL-safe base64")
+    return web_asset("index.html").replace(b"__TOKEN__", token.encode("ascii"))
+
+
+def write_refusal(headers, port: int, token: str) -> str | None:
+    """Why a write may not go ahead: ``"origin"``, ``"token"`` or ``"type"``; None when it may.
+
+    ``headers`` have passed the Host check.  The ``Origin`` must be exactly ``http://`` and the ``Host`` the
+    request was sent to, with the server's port; the token header must equal ``token`` (compared in constant
+    time); the body must be declared JSON.
+    """
+    origins = headers.get_all("Origin") or []
+    m = _HOST_RE.fullmatch((headers.get("Host") or "").strip().lower())
+    if m is None or len(origins) != 1:
+        return "origin"
+    own = {f"http://{m[1]}:{port}"} | ({f"http://{m[1]}"} if port == 80 else set())
+    if origins[0].strip().lower() not in own:
+        return "origin"
+    given = headers.get_all(TOKEN_HEADER) or []
+    if len(given) != 1 or not hmac.compare_digest(given[0].strip().encode("utf-8", "replace"), token.encode("ascii")):
+        return "token"
+    if headers.get_content_type() != "application/json":
+        return "type"
+    return None
 
 
 def search_options(q: dict[str, str]) -> dict:
@@ -257,6 +323,7 @@ def search_options(q: dict[str, str]) -> dict:
         raise InvalidQueryError(K_ERROR)
     return {"k": int(k), "mode": q.get("mode", "hybrid"),
             "documents": [q["doc"]] if q.get("doc") else [],
+            "bodies": [q["body"]] if q.get("body") else [],
             "kinds": [q["kind"]] if q.get("kind") else [],
             "stances": [q["stance"]] if q.get("stance") else [],
             "statuses": [q["status"]] if q.get("status") else [],

@@ -1,6 +1,8 @@
 """Reader-facing exports of the alignment table: an Excel workbook and a self-contained HTML report.
 
-Both are deterministic (no timestamps, fixed ordering) and written atomically.
+Both are organised by report (:mod:`.reports`): the workbook opens on a summary of the reports, then every
+row, then a sheet per report; the page has a section per report.  Both are deterministic (no timestamps,
+fixed ordering) and written atomically.
 """
 from __future__ import annotations
 
@@ -10,82 +12,156 @@ import io
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..records import STATUSES, Alignment, Document, atomic_write_bytes, atomic_write_text
-from .rows import alignment_rows
+from .reports import (NO_RESPONSE, SHOWN_STATUSES, STATUS_COLOURS, UNPAIRED, UNPAIRED_NOTE, UNPAIRED_WHY,
+                      ReportGroup, counts_text, group_reports, responses_text, shown_status)
 
-STATUS_COLOURS = {"accepted": "C6EFCE", "partial": "FFEB9C", "deferred": "DDEBF7", "rejected": "FFC7CE",
-                  "gap": "E7E6E6"}
-XLSX_COLUMNS = (("label", 10), ("recommendation_text", 60), ("rec_document", 24), ("rec_page", 8),
-                ("status", 11), ("status_confidence", 11), ("needs_review", 9), ("confidence", 11), ("cue", 18),
-                ("response_text", 60),
-                ("response_document", 24), ("response_page", 9), ("response_block", 80), ("response_block_pages", 10),
-                ("rec_source", 30), ("rec_id", 22))
-WRAPPED = {"recommendation_text", "response_text", "response_block", "rec_source", "cue"}
+XLSX_COLUMNS = (("report", 24), ("label", 10), ("recommendation_text", 60), ("rec_page", 8), ("body", 20),
+                ("status", 11), ("model_status", 11), ("match", 10), ("status_confidence", 11),
+                ("needs_review", 9), ("confidence", 11), ("cue", 18), ("response_text", 60),
+                ("response_document", 24), ("response_page", 9), ("response_date", 11), ("response_block", 80),
+                ("response_block_pages", 10), ("reviewed", 9), ("reviewer", 14), ("reviewed_at", 12),
+                ("review_note", 30), ("rec_source", 30), ("rec_id", 22))
+SUMMARY_COLUMNS = (("report", 40), ("title", 40), ("date", 11), ("role", 10), ("responses", 40), ("why", 50),
+                   ("recommendations", 10), *((s, 10) for s in SHOWN_STATUSES), ("note", 50), ("sheet", 24))
+WRAPPED = {"recommendation_text", "response_text", "response_block", "rec_source", "cue", "review_note",
+           "title", "responses", "why", "note"}
+SUMMARY, ALL = "Summary", "All"
 # Workbook metadata carries creation times; a fixed one keeps the file byte-identical across runs.
 FIXED_TIME = _dt.datetime(2000, 1, 1)
 # Excel's limit on one cell, in UTF-16 code units (a character outside the BMP counts twice).  A longer text
 # is cut to fit, ending with CUT_MARKER, so a reader sees that it was cut and where the whole text is.
 XLSX_CELL_LIMIT = 32_767
 CUT_MARKER = "… [cut: {n:,} characters; full text in alignments.jsonl]"
+# Excel refuses a sheet of this name (any case): it keeps it for change tracking.
+RESERVED_SHEET_NAMES = {"history"}
 
 
 def sheet_name(body: str, taken: set[str]) -> str:
-    """An Excel-safe, unique sheet name (at most 31 characters, none of []:*?/\\)."""
-    base = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\]", " ", body)).strip()[:31].strip() or "Unattributed"
+    """An Excel-safe, unique sheet name (at most 31 characters, none of []:*?/\\, no ' at either end)."""
+    base = re.sub(r"\s+", " ", re.sub(r"[\[\]:*?/\\]", " ", body)).strip(" '")[:31].strip(" '") or "Unattributed"
     name, i = base, 2
-    while name.lower() in taken:
+    while name.lower() in taken or name.lower() in RESERVED_SHEET_NAMES:
         suffix = f" ({i})"
-        name = base[:31 - len(suffix)] + suffix
+        name = base[:31 - len(suffix)].rstrip(" '") + suffix
         i += 1
     taken.add(name.lower())
     return name
 
 
-def write_xlsx(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
-    """One sheet per recommending body, with filters, wrapped text, frozen header and status colours."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment as Align, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+def report_sheet_base(name: str) -> str:
+    """A report's file name as a sheet name's stem: no suffix, and a long one keeps both ends
+    ("hoc_home_affai…_disorder_report"), since the end is what tells a report from its response."""
+    stem = Path(name).stem or name
+    return stem if len(stem) <= 31 else stem[:14] + "…" + stem[-16:]
 
-    rows = alignment_rows(alignments, docs)
-    by_body: dict[str, list[dict]] = {}
-    for r in rows:
-        by_body.setdefault(r["body"] or "Unattributed", []).append(r)
+
+def write_xlsx(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document],
+               pairing: Mapping[str, dict] | None = None) -> None:
+    """A "Summary" sheet (one row per report and the totals), an "All" sheet (every row, with its report),
+    then one sheet per report; each with filters, frozen header and wrapped text, statuses coloured.
+
+    A row of a report nothing in the run answers shows status ``unpaired`` (``model_status`` and
+    ``alignments.csv`` keep the model's ``gap``).
+    """
+    from openpyxl import Workbook
+
+    groups = group_reports(alignments, docs, pairing)
     wb = Workbook()
     wb.remove(wb.active)
     wb.properties.created = wb.properties.modified = FIXED_TIME
-    taken: set[str] = set()
-    fills = {s: PatternFill("solid", start_color=c, end_color=c) for s, c in STATUS_COLOURS.items()}
-    for body in sorted(by_body, key=lambda b: (-len(by_body[b]), b)):
-        ws = wb.create_sheet(sheet_name(body, taken))
-        ws.append([c for c, _ in XLSX_COLUMNS])
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for r in by_body[body]:
-            ws.append([_cell_value(r[c]) for c, _ in XLSX_COLUMNS])
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # document text is a string, even "=HYPERLINK(...)": never a formula
-        status_col = [c for c, _ in XLSX_COLUMNS].index("status") + 1
-        for i, (col, width) in enumerate(XLSX_COLUMNS, start=1):
-            ws.column_dimensions[get_column_letter(i)].width = width
-            if col in WRAPPED:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                    cell.alignment = Align(wrap_text=True, vertical="top")
-        for (cell,) in ws.iter_rows(min_row=2, min_col=status_col, max_col=status_col):
-            if cell.value in fills:
-                cell.fill = fills[cell.value]
-        ws.freeze_panes = "A2"
-        ws.auto_filter.ref = ws.dimensions
-    if not wb.worksheets:  # no recommendations is a valid result: an empty table, not a crash
-        ws = wb.create_sheet("Recommendations")
-        ws.append([c for c, _ in XLSX_COLUMNS])
-        ws.freeze_panes = "A2"
+    taken = {SUMMARY.lower(), ALL.lower()}
+    sheets = [sheet_name(report_sheet_base(g.name), taken) for g in groups]
+    _summary_sheet(_sheet(wb, SUMMARY, SUMMARY_COLUMNS), groups, sheets)
+    _row_sheet(_sheet(wb, ALL, XLSX_COLUMNS), [(g, r) for g in groups for r in g.rows])
+    for g, name in zip(groups, sheets):
+        _row_sheet(_sheet(wb, name, XLSX_COLUMNS), [(g, r) for r in g.rows])
+    wb.active = 0
     buf = io.BytesIO()
     wb.save(buf)
     atomic_write_bytes(path, _fix_zip_times(buf.getvalue()))
+
+
+def _summary_sheet(ws, groups: Sequence[ReportGroup], sheets: Sequence[str]) -> None:
+    """One row per report, each naming (and linking to) its sheet, then a bold totals row outside the filter."""
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.hyperlink import Hyperlink
+
+    for g, sheet in zip(groups, sheets):
+        counts = g.counts
+        if g.unpaired:
+            responses, why = NO_RESPONSE, ""
+        else:
+            responses = "; ".join([a.name for a in g.answered_by] + (["itself"] if g.answers_itself else []))
+            why = "; ".join([f"{a.name}: {a.why}" for a in g.answered_by]
+                            + ([f"itself: {g.answers_itself}"] if g.answers_itself else []))
+            responses = responses or responses_text(g)
+        _append(ws, [g.name, g.title, g.date, g.role, responses, why, len(g.rows), *(counts[s] for s in SHOWN_STATUSES),
+                     UNPAIRED_NOTE if g.unpaired else "", sheet])
+        link = ws.cell(row=ws.max_row, column=len(SUMMARY_COLUMNS))
+        link.hyperlink = Hyperlink(ref=link.coordinate, location="'" + sheet.replace("'", "''") + "'!A1")
+        link.style = "Hyperlink"
+    totals = Counter(shown_status(r) for g in groups for r in g.rows)
+    _format(ws, SUMMARY_COLUMNS, ws.max_row)
+    _append(ws, [f"All {len(groups)} reports", "", "", "", "", "", sum(totals.values()),
+                 *(totals.get(s, 0) for s in SHOWN_STATUSES), "", ""])
+    for cell in ws[ws.max_row]:
+        cell.font = Font(bold=True)
+    for i, (col, _) in enumerate(SUMMARY_COLUMNS, start=1):
+        if col in STATUS_COLOURS:
+            ws.cell(row=1, column=i).fill = _fill(col)
+
+
+def _row_sheet(ws, rows: Sequence[tuple[ReportGroup, dict]]) -> None:
+    for g, r in rows:
+        _append(ws, [g.name if c == "report" else shown_status(r) if c == "status" else r[c]
+                     for c, _ in XLSX_COLUMNS])
+    _format(ws, XLSX_COLUMNS, ws.max_row)
+
+
+def _sheet(wb, title: str, columns):
+    """A new sheet holding the bold header row."""
+    from openpyxl.styles import Font
+
+    ws = wb.create_sheet(title)
+    ws.append([c for c, _ in columns])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    return ws
+
+
+def _append(ws, values: list) -> None:
+    """Append a row; text cells stay text."""
+    ws.append([_cell_value(v) for v in values])
+    for cell in ws[ws.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"  # document text is a string, even "=HYPERLINK(...)": never a formula
+
+
+def _format(ws, columns, last_row: int) -> None:
+    """Frozen header with a filter over rows 1..last_row, column widths, wrapped text, status colours."""
+    from openpyxl.styles import Alignment as Align
+    from openpyxl.utils import get_column_letter
+
+    for i, (col, width) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+        if col in WRAPPED:
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                cell.alignment = Align(wrap_text=True, vertical="top")
+        if col == "status":
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                if cell.value in STATUS_COLOURS:
+                    cell.fill = _fill(cell.value)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last_row}"
+
+
+def _fill(status: str):
+    from openpyxl.styles import PatternFill
+
+    return PatternFill("solid", start_color=STATUS_COLOURS[status], end_color=STATUS_COLOURS[status])
 
 
 def _cell_value(value):
@@ -123,63 +199,118 @@ def _fix_zip_times(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def write_html(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> None:
-    """A single self-contained HTML page: counts by status and body as a chart, then every row."""
-    rows = alignment_rows(alignments, docs)
-    totals = Counter(r["status"] for r in rows)
-    bodies = Counter(r["body"] or "Unattributed" for r in rows)
-    by_body = {b: Counter(r["status"] for r in rows if (r["body"] or "Unattributed") == b) for b in bodies}
+def write_html(path: str | Path, alignments: Sequence[Alignment], docs: Sequence[Document],
+               pairing: Mapping[str, dict] | None = None) -> None:
+    """A single self-contained page (no scripts, no external files): the counts, a table of the reports
+    with a status bar each, then a section per report (what answers it and why, its bar, its rows).
+
+    A report nothing in the run answers says "no response found among the inputs", and its rows show
+    ``unpaired``, not ``gap``: nothing in the run could have answered them.
+    """
+    groups = group_reports(alignments, docs, pairing)
+    totals = Counter(shown_status(r) for g in groups for r in g.rows)
+    n = sum(totals.values())
     e = html.escape
+    counts = ", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES)
+    if totals.get(UNPAIRED):
+        unpaired_reports = sum(g.unpaired for g in groups)
+        counts += (f"; and {totals[UNPAIRED]} unpaired, from {unpaired_reports} report"
+                   f"{'' if unpaired_reports == 1 else 's'} with {NO_RESPONSE} (not counted as gaps)")
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Alignment report</title>"
              f"<style>{CSS}</style></head><body><h1>Recommendations and government responses</h1>",
-             f"<p>{len(rows)} recommendations from {len({r['rec_document'] for r in rows})} documents. "
-             + ", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES) + ".</p>",
-             _legend(), _chart(by_body, sorted(bodies, key=lambda b: (-bodies[b], b))),
-             "<table><thead><tr><th>Body</th><th>Recommendation</th><th>Status</th><th>Response</th></tr></thead>"
-             "<tbody>"]
-    for r in rows:
-        rec_where = f"{e(r['rec_document'])}, p{r['rec_page']}" if r["rec_page"] != "" else e(r["rec_document"])
+             f"<p>{n} recommendations from {len(groups)} report{'' if len(groups) == 1 else 's'}. {counts}.</p>",
+             _legend()]
+    if groups:
+        most = max(len(g.rows) for g in groups)
+        parts.append("<table class=reports><thead><tr><th>Report</th><th>Answered by</th><th>Statuses</th>"
+                     "</tr></thead><tbody>")
+        for i, g in enumerate(groups, start=1):
+            parts.append(f"<tr><td><a href='#report-{i}'>{e(g.name)}</a>{_about(g)}</td>"
+                         f"<td>{e(responses_text(g))}</td>"
+                         f"<td>{_bar(g.counts, 300 * len(g.rows) / most)}<div class=src>{e(counts_text(g))}</div>"
+                         f"</td></tr>")
+        parts.append("</tbody></table>")
+    for i, g in enumerate(groups, start=1):
+        parts.append(_section(i, g))
+    parts.append("</body></html>\n")
+    atomic_write_text(path, "".join(parts))
+
+
+def _about(g: ReportGroup) -> str:
+    """The report's title, date and role under its name."""
+    bits = [b for b in (g.title, g.date, g.role) if b]
+    return f"<div class=src>{html.escape(' · '.join(bits))}</div>" if bits else ""
+
+
+def _section(i: int, g: ReportGroup) -> str:
+    e = html.escape
+    if g.unpaired:
+        answers = f"<p class=unpaired><b>{e(NO_RESPONSE)}</b>: {e(UNPAIRED_WHY)}.</p>"
+    elif g.answered_by or g.answers_itself:
+        items = [f"<li><b>{e(a.name)}</b>: {e(a.why)}</li>" for a in g.answered_by]
+        if g.answers_itself:
+            items.append(f"<li><b>itself</b>: {e(g.answers_itself)}</li>")
+        answers = f"<div class=answers>Answered by:<ul>{''.join(items)}</ul></div>"
+    else:
+        answers = f"<p class=answers>{e(responses_text(g))}.</p>"
+    out = [f"<section id='report-{i}'><h2>{e(g.name)}</h2>{_about(g)}{answers}",
+           f"{_bar(g.counts, 600)}<p>{e(counts_text(g))}</p>",
+           "<table class=rows><thead><tr><th>Recommendation</th><th>Status</th><th>Response</th></tr></thead><tbody>"]
+    out.extend(_row(r) for r in g.rows)
+    out.append("</tbody></table></section>")
+    return "".join(out)
+
+
+def _row(r: dict) -> str:
+    e = html.escape
+    status = shown_status(r)
+    # The section names the report; each row says where in it, and whose recommendation it reports.
+    where = ", ".join(x for x in (f"p{r['rec_page']}" if r["rec_page"] != "" else "", e(r["body"])) if x)
+    where = f"<div class=src>{where}</div>" if where else ""
+    detail = ""
+    if status == UNPAIRED:
+        resp = f"<span class=none>{e(NO_RESPONSE)}</span>"
+    else:
         if r["response_text"]:
-            resp = (f"{e(r['response_text'])}<div class=src>{e(r['response_document'])}, p{r['response_page']}"
-                    f"</div>")
+            page = f", p{r['response_page']}" if r["response_page"] != "" else ""  # a text file has no pages
+            resp = f"{e(r['response_text'])}<div class=src>{e(r['response_document'])}{page}</div>"
             if r["response_block"]:
                 resp += (f"<details><summary>whole answer (pp. {e(r['response_block_pages'])})</summary>"
                          f"{e(r['response_block'])}</details>")
         else:
             resp = "<span class=none>no response found</span>"
-        cue = f"<div class=src>cue: {e(r['cue'])}</div>" if r["cue"] else ""
-        parts.append(f"<tr><td>{e(r['body'])}</td><td>{e(r['label'] or '')} {e(r['recommendation_text'])}"
-                     f"<div class=src>{rec_where}</div></td><td class='st {e(r['status'])}'>{e(r['status'])}"
-                     f"<div class=src>status confidence {r['status_confidence']}, match {r['confidence']}"
-                     f"{', needs review' if r['needs_review'] else ''}</div>"
-                     f"{cue}</td><td>{resp}</td></tr>")
-    parts.append("</tbody></table></body></html>\n")
-    atomic_write_text(path, "".join(parts))
+        detail = (f"<div class=src>status confidence {r['status_confidence']}, match {r['confidence']}"
+                  f"{', needs review' if r['needs_review'] else ''}</div>")
+        if r["cue"]:
+            detail += f"<div class=src>cue: {e(r['cue'])}</div>"
+    if r.get("reviewed"):
+        by = f" by {e(r['reviewer'])}" if r.get("reviewer") else ""
+        model = f"; the model said {e(r['model_status'])}" if r.get("model_status") not in ("", r["status"]) else ""
+        note = f": {e(r['review_note'])}" if r.get("review_note") else ""
+        detail += f"<div class=src>reviewed{by}{model}{note}</div>"
+    return (f"<tr><td>{e(r['label'] or '')} {e(r['recommendation_text'])}{where}</td>"
+            f"<td class='st {e(status)}'>{e(status)}{detail}</td><td>{resp}</td></tr>")
 
 
 def _legend() -> str:
     return "<div class=legend>" + "".join(
-        f"<span><i style='background:#{STATUS_COLOURS[s]}'></i>{s}</span>" for s in STATUSES) + "</div>"
+        f"<span><i style='background:#{STATUS_COLOURS[s]}'></i>{s}</span>" for s in SHOWN_STATUSES) + "</div>"
 
 
-def _chart(by_body: dict[str, Counter], order: list[str]) -> str:
-    """Horizontal stacked bars (inline SVG), one per recommending body."""
-    width, bar, gap, label_w = 520, 18, 8, 260
-    most = max((sum(c.values()) for c in by_body.values()), default=1)
-    out = [f"<svg role=img aria-label='Recommendations by body and status' width={label_w + width + 40} "
-           f"height={len(order) * (bar + gap) + gap}>"]
-    for i, body in enumerate(order):
-        y = gap + i * (bar + gap)
-        out.append(f"<text x=0 y={y + bar - 4} font-size=12>{html.escape(body[:40])}</text>")
-        x = float(label_w)
-        for s in STATUSES:
-            n = by_body[body].get(s, 0)
-            if n:
-                w = width * n / most
-                out.append(f"<rect x={x:.1f} y={y} width={w:.1f} height={bar} fill='#{STATUS_COLOURS[s]}' "
-                           f"stroke='#888'><title>{s}: {n}</title></rect>")
-                x += w
-        out.append(f"<text x={x + 4:.1f} y={y + bar - 4} font-size=12>{sum(by_body[body].values())}</text>")
+def _bar(counts: Mapping[str, int], width: float, height: int = 16) -> str:
+    """One horizontal bar of ``width`` pixels (inline SVG), split by status in proportion to the counts."""
+    total = sum(counts.values())
+    width = max(width, 4.0)
+    out = [f"<svg role=img aria-label='{html.escape(', '.join(f'{n} {s}' for s, n in counts.items() if n))}' "
+           f"width={width:.0f} height={height}>"]
+    x = 0.0
+    for s in SHOWN_STATUSES:
+        n = counts.get(s, 0)
+        if n and total:
+            w = width * n / total
+            out.append(f"<rect x={x:.1f} y=0 width={w:.1f} height={height} fill='#{STATUS_COLOURS[s]}' "
+                       f"stroke='#888'><title>{s}: {n}</title></rect>")
+            x += w
     out.append("</svg>")
     return "".join(out)
 
@@ -187,5 +318,10 @@ def _chart(by_body: dict[str, Counter], order: list[str]) -> str:
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #ccc;padding:6px;vertical-align:top;text-align:left;font-size:14px}
 th{background:#f3f3f3;position:sticky;top:0}.src{color:#666;font-size:12px;margin-top:4px}.none{color:#999}
-.legend span{margin-right:1em}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;border:1px solid #888}
+section{margin-top:2.5em}section>svg{display:block;margin:8px 0 0}h2{margin-bottom:0;overflow-wrap:anywhere}
+.answers ul{margin:4px 0}
+p.unpaired{background:#f6f3fa;border-left:4px solid #8e7cc3;padding:6px 10px}table.reports td:first-child{width:35%}
+.rows th:nth-child(1),.rows th:nth-child(3){width:44%}
+.legend{margin:1em 0}.legend span{margin-right:1em}
+.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;border:1px solid #888}
 """ + "".join(f".st.{s}{{background:#{c}}}" for s, c in STATUS_COLOURS.items())
