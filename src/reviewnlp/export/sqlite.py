@@ -102,8 +102,14 @@ def write_sqlite(path: str | Path, alignments: Sequence[Alignment], docs: Sequen
     os.close(fd)
     try:
         db = sqlite_utils.Database(tmp)
+        # Tables that others point to exist even when empty (a table written without its documents or segments).
+        db["documents"].create({"doc_id": str, "name": str, "path": str, "title": str, "date": str, "pages": int,
+                                "extractor": str, "role": str}, pk="doc_id")
         db["documents"].insert_all(_rows_documents(docs, pairing), pk="doc_id")
-        db["segments"].insert_all(_rows_segments(segments), pk="seg_id", foreign_keys=[("doc_id", "documents")])
+        db["segments"].create({"seg_id": str, "doc_id": str, "start": int, "end": int, "page": int, "section": str,
+                               "kind": str, "stance": str, "body": str, "label": str, "cue": str, "text": str},
+                              pk="seg_id", foreign_keys=[("doc_id", "documents")])
+        db["segments"].insert_all(_rows_segments(segments), pk="seg_id")
         recs, rows = _rows_alignments(alignments, seg_ids)
         db["recommendations"].insert_all(recs, pk="rec_id", foreign_keys=[("doc_id", "documents")])
         db["alignments"].insert_all(rows, pk="rec_id", foreign_keys=[
