@@ -18,6 +18,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SEED_BRIEFING = CORPUS / "seeds" / "001_5724dfca3f690e85.txt"
 SMALL_PDF = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_govt_response.pdf"
+# A committee report and the government response that reprints its recommendations (SMALL_PDF): the smallest pair.
+SMALL_REPORT = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_report.pdf"
 SHARED_EVAL = ROOT.parent / "shared" / "eval"
 
 
@@ -34,6 +36,21 @@ class HashingEmbedder:
                 out[i, int(hashlib.md5(w.encode()).hexdigest(), 16) % self.dim] += 1.0
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
+
+
+def fake_run(tmp_path_factory, files=(SMALL_REPORT, SMALL_PDF)) -> tuple[Path, Path]:
+    """A real pipeline run with the fake embedder on copies of ``files`` (for tests of the tables, not of
+    search); return (input folder, output folder)."""
+    import shutil
+
+    from reviewnlp.pipeline import run
+
+    src = tmp_path_factory.mktemp("in")
+    for f in files:
+        shutil.copy(f, src / f.name)
+    out = tmp_path_factory.mktemp("out")
+    run([src], out, embedder=HashingEmbedder())
+    return src, out
 
 
 @pytest.fixture

@@ -4,21 +4,19 @@ import csv
 import dataclasses
 import json
 import os
-import shutil
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
 
-from conftest import CORPUS, HashingEmbedder
+from conftest import SMALL_PDF, SMALL_REPORT, HashingEmbedder, fake_run
 from reviewnlp.cli import main
 from reviewnlp.pipeline import run
 from reviewnlp.records import STATUSES, Alignment, Segment, read_jsonl
 from reviewnlp.review import (FILE, Correction, CorrectionError, append_correction, apply_corrections,
                               load_corrections, make_correction, model_view, segment_map)
 
-REPORT = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_report.pdf"
-RESPONSE = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_govt_response.pdf"
+REPORT, RESPONSE = SMALL_REPORT, SMALL_PDF
 
 
 def _row(i: int, block: tuple[str, ...] = ("r:s1", "r:s2")) -> Alignment:
@@ -106,11 +104,7 @@ def test_a_planted_link_is_refused_and_its_target_untouched(tmp_path):
 
 @pytest.fixture(scope="module")
 def corrected(tmp_path_factory):
-    src = tmp_path_factory.mktemp("in")
-    for f in (REPORT, RESPONSE):
-        shutil.copy(f, src / f.name)
-    out = tmp_path_factory.mktemp("out")
-    run([src], out, embedder=HashingEmbedder())
+    src, out = fake_run(tmp_path_factory)
     rows = list(read_jsonl(out / "alignments.jsonl", Alignment))
     explicit = [r for r in rows if r.match == "explicit" and len((r.response_block or {}).get("segments", ())) > 1]
     target = explicit[0]

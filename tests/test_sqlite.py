@@ -10,14 +10,13 @@ import pytest
 import sqlite_utils
 from click.testing import CliRunner
 
-from conftest import CORPUS, HashingEmbedder
+from conftest import SMALL_PDF, SMALL_REPORT, fake_run
 from reviewnlp import Searcher, load_alignments, run
 from reviewnlp.cli import main
 from reviewnlp.errors import ReviewNLPError
 from reviewnlp.review import Correction, append_correction, make_correction
 
-REPORT = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_report.pdf"
-RESPONSE = CORPUS / "dev" / "hoc_home_affairs_summer2024_disorder_govt_response.pdf"
+REPORT, RESPONSE = SMALL_REPORT, SMALL_PDF
 JOIN = ("select d.name as report, a.status, count(*) as n from alignments a "
         "join recommendations r on r.rec_id = a.rec_id join documents d on d.doc_id = r.doc_id "
         "group by d.name, a.status order by d.name, a.status")
@@ -25,11 +24,7 @@ JOIN = ("select d.name as report, a.status, count(*) as n from alignments a "
 
 @pytest.fixture(scope="module")
 def db_run(tmp_path_factory):
-    src = tmp_path_factory.mktemp("in")
-    for f in (REPORT, RESPONSE):
-        shutil.copy(f, src / f.name)
-    out = tmp_path_factory.mktemp("out")
-    run([src], out, embedder=HashingEmbedder())
+    src, out = fake_run(tmp_path_factory)
     return src, out
 
 

@@ -186,13 +186,10 @@ def apply_corrections(alignments: Sequence[Alignment], corrections: Iterable[Cor
     ``segments`` maps seg ids to segments, for the text, page and offsets of a chosen passage.
     """
     wanted = latest(corrections)
-    by_rec: dict[str, list[tuple[str | None, Correction]]] = {}
-    for (rec_id, doc_id), c in wanted.items():
-        by_rec.setdefault(rec_id, []).append((doc_id, c))
     used: set[tuple[str, str | None]] = set()
+    bases = [model_view(r) for r in alignments]
     out = []
-    for row in alignments:
-        base = model_view(row)
+    for base in bases:
         c = wanted.get((base.rec_id, base.response_doc_id))
         if c is None:
             out.append(dataclasses.replace(base, model_status=base.status))
@@ -215,7 +212,7 @@ def apply_corrections(alignments: Sequence[Alignment], corrections: Iterable[Cor
             changes.update({"response_text": chosen.text, "response_id": chosen.seg_id, "response_page": chosen.page,
                             "response_start": chosen.start, "response_end": chosen.end})
         out.append(dataclasses.replace(base, **changes))
-    rows_by_rec = {model_view(r).rec_id: model_view(r) for r in alignments}
+    rows_by_rec = {b.rec_id: b for b in bases}
     orphans = []
     for key, c in wanted.items():
         if key in used:
