@@ -130,12 +130,29 @@ def test_run_summary_lists_each_report_with_what_answers_it(report_run):
     lines = first.output.splitlines()
     start = lines.index(next(l for l in lines if l.startswith("reports: ")))
     assert lines[start:start + 3] == [
-        "reports: 2 (1 with no response found among the inputs: 3 unpaired rows, counted as gap above)",
+        "reports: 2 (1 with no response found among the inputs: 3 unpaired rows, not counted as gaps)",
         f"  report {REPORT_PDF.name}: 9 recommendations ({counts}); answered by {SMALL_PDF.name}",
         f"  report {UNPAIRED_NAME}: 3 recommendations, unpaired; no response found among the inputs"]
-    assert lines[start - 1].startswith("statuses: ")  # right under the overall counts
+    # Right under the overall counts, which keep the unpaired rows apart from the gaps, as every output does.
+    both = _statuses(out, REPORT_PDF.name) + _statuses(out, UNPAIRED_NAME)
+    assert lines[start - 1] == "statuses: " + ", ".join(
+        f"{s} {v}" for s, v in ((s, both[s] - (3 if s == "gap" else 0)) for s in
+                                ("accepted", "partial", "deferred", "rejected", "gap")) if v) + ", unpaired 3"
     assert again.exit_code == 0 and [l for l in again.output.splitlines() if "report" in l] == [
         l for l in lines if "report" in l]  # a run from the cache says the same
+
+
+def test_export_lists_each_report_as_the_run_did(report_run):
+    from click.testing import CliRunner
+
+    from reviewnlp.cli import main
+
+    out, first, _ = report_run
+    res = CliRunner().invoke(main, ["export", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    ran = first.output.splitlines()
+    start = ran.index(next(l for l in ran if l.startswith("reports: ")))
+    assert res.output.splitlines()[1:] == ran[start:start + 3]  # after the line naming the files written
 
 
 def test_run_json_lists_each_report(report_run):
@@ -181,5 +198,5 @@ def test_report_lines_show_a_hostile_file_name_as_one_escaped_line(capsys):
                     body=None, label=None, match="unpaired")
     _echo_reports(report_summaries([row], [doc], {}))
     assert capsys.readouterr().out == (
-        "reports: 1 (1 with no response found among the inputs: 1 unpaired row, counted as gap above)\n"
+        "reports: 1 (1 with no response found among the inputs: 1 unpaired row, not counted as gaps)\n"
         "  report evil\\x1b[2J\\nreport forged.pdf: 1 recommendation, unpaired; no response found among the inputs\n")

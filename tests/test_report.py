@@ -4,7 +4,8 @@ from openpyxl import load_workbook
 from reviewnlp.extract.build import DocumentBuilder
 from reviewnlp.records import Alignment
 from reviewnlp.export.report import STATUS_COLOURS, report_sheet_base, sheet_name, write_html, write_xlsx
-from reviewnlp.export.reports import group_reports, report_line, report_summaries, shown_status
+from reviewnlp.export.reports import group_reports, report_line, report_summaries
+from reviewnlp.export.rows import row_status
 
 
 def _doc(doc_id="d1", path="corpus/report.pdf", title=None, date=None):
@@ -130,8 +131,8 @@ def test_without_a_pairing_rows_are_still_grouped_by_report_and_unpaired_rows_sa
 
 def test_an_analyst_who_confirms_an_unpaired_gap_sees_gap():
     row = {"status": "gap", "match": "unpaired", "reviewed": True}
-    assert shown_status(row) == "gap" and shown_status({**row, "reviewed": False}) == "unpaired"
-    assert shown_status({**row, "status": "accepted"}) == "accepted"
+    assert row_status(row) == "gap" and row_status({**row, "reviewed": False}) == "unpaired"
+    assert row_status({**row, "status": "accepted"}) == "accepted"
 
 
 def test_two_reports_with_the_same_file_name_are_named_by_path():

@@ -38,6 +38,15 @@ dredging is allowed.
 
 The
 """
+# A review nothing in the run answers: its recommendations are unpaired.
+LIGHTHOUSE = """# Review of lighthouse maintenance
+
+## Recommendations
+
+Recommendation 1: The Lighthouse Board should inspect every lighthouse lamp twice a year.
+
+Recommendation 2: The Lighthouse Board should publish its lamp inspection reports online.
+"""
 HARBOUR_PARAGRAPH = ("The authority should publish every harbour dredging licence with its survey, so that fishermen "
                      "can see where dredging is allowed.")
 
@@ -103,6 +112,31 @@ def test_cli_search_json(run_dir):
     hits = [json.loads(l) for l in res.output.splitlines()]
     assert "windfall tax" in hits[0]["text"]
     assert hits[0]["status"] in {"accepted", "partial", "deferred", "rejected", "gap"}  # its alignment status
+
+
+@pytest.fixture(scope="module")
+def unpaired_run(tmp_path_factory):
+    """A run of a review alone: nothing among the inputs answers it."""
+    src = tmp_path_factory.mktemp("unpaired_in")
+    (src / "lighthouse_review.md").write_text(LIGHTHOUSE, encoding="utf-8")
+    out = tmp_path_factory.mktemp("unpaired_out")
+    res = CliRunner().invoke(main, ["run", str(src), "-o", str(out), "-q"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_a_recommendation_nothing_among_the_inputs_answers_is_shown_unpaired_not_gap(unpaired_run):
+    """The lighthouse review has no response in the run: its asks are unpaired, as in every export, not the
+    government's silence; the status filter finds them by that name."""
+    run_dir, searcher = unpaired_run, Searcher(unpaired_run)
+    (hit,) = searcher.search("inspect lighthouse lamps", k=1, kinds=["recommendation"])
+    assert hit.path.endswith("lighthouse_review.md") and hit.status == "unpaired"
+    found = searcher.search("lighthouse inspection", k=5, statuses=["unpaired"])
+    assert len(found) == 2 and all(h.path.endswith("lighthouse_review.md") for h in found)
+    assert searcher.search("lighthouse inspection", k=5, statuses=["gap"], documents=["lighthouse"]) == []
+    res = CliRunner().invoke(main, ["search", "inspect lighthouse lamps", "-o", str(run_dir), "-k", "1",
+                                    "--kind", "recommendation"])
+    assert res.exit_code == 0 and res.output.startswith("1. recommendation · status: unpaired · "), res.output
 
 
 def test_bm25_and_intent():
@@ -308,13 +342,13 @@ be published.
 
 def test_help_explains_the_tags_and_the_score():
     from reviewnlp.passages import KIND_MEANINGS, KIND_WORDS, STATUS_MEANINGS
-    from reviewnlp.records import KINDS, STATUSES
+    from reviewnlp.records import KINDS, SHOWN_STATUSES
 
-    assert tuple(KIND_WORDS) == tuple(KIND_MEANINGS) == KINDS and tuple(STATUS_MEANINGS) == STATUSES
+    assert tuple(KIND_WORDS) == tuple(KIND_MEANINGS) == KINDS and tuple(STATUS_MEANINGS) == SHOWN_STATUSES
     out = CliRunner().invoke(main, ["search", "--help"], terminal_width=200).output
     for kind in KINDS:
         assert f"  {KIND_WORDS[kind]:<22} {KIND_MEANINGS[kind]}\n" in out
-    for status in STATUSES:
+    for status in SHOWN_STATUSES:
         assert f"  {status:<9} {STATUS_MEANINGS[status]}\n" in out
     assert "  government commitment  the government commits to act: accepts, pilots, funds, has acted\n" in out
     assert "  gap       nothing in the run answers the recommendation (status only)\n" in out

@@ -133,7 +133,7 @@ def test_page_forbids_inline_script_and_corpus_html_is_served_as_sandboxed_text(
 @pytest.mark.parametrize("query,error", [
     ("kind=bogus", "unknown kind 'bogus'; choose from recommendation, commitment, response, commentary, other"),
     ("stance=maybe", "unknown stance 'maybe'; choose from accepted, partial, deferred, rejected"),
-    ("status=lost", "unknown status 'lost'; choose from accepted, partial, deferred, rejected, gap"),
+    ("status=lost", "unknown status 'lost'; choose from accepted, partial, deferred, rejected, gap, unpaired"),
     ("k=-1", "k must be a whole number from 1 to 100"),
     ("k=ten", "k must be a whole number from 1 to 100"),
     ("k=1e3", "k must be a whole number from 1 to 100"),  # once: "invalid literal for int() with base 10: '1e3'"
@@ -820,7 +820,7 @@ def test_meta_gives_the_page_its_vocabulary_with_meanings_and_the_runs_documents
         list(STATUSES), list(KINDS), KIND_MEANINGS, STATUS_MEANINGS, list(CSV_COLUMNS))
     assert [d["name"] for d in meta["reports"]] == ["report.pdf", "respite_review.txt"]
     assert [(d["name"], d["date"]) for d in meta["responses"]] == [("response.pdf", "2025-07-01")]
-    assert meta["rows"] == 12 and meta["unpaired"] == "no response among the inputs"
+    assert meta["rows"] == 12 and meta["unpaired"] == "no response found among the inputs"
 
 
 def test_search_takes_the_clis_body_status_and_date_filters(paired_run):
@@ -832,7 +832,8 @@ def test_search_takes_the_clis_body_status_and_date_filters(paired_run):
             return answer
 
         assert {h["body"] for h in hits("body=respite")} == {"Independent Review of Respite Care"}
-        assert {h["status"] for h in hits("status=gap")} == {"gap"}
+        # The respite review has no response among the inputs: its asks are unpaired, as in the table, not gaps.
+        assert {h["status"] for h in hits("status=unpaired")} == {"unpaired"} and hits("status=gap") == []
         assert hits("from=2026-01-01") == [] and hits("to=2024-01-01") == []
         assert {h["path"].rsplit("/", 1)[1] for h in hits("doc=respite_review")} == {"respite_review.txt"}
         assert hits("doc=report.pdf") == []

@@ -95,7 +95,7 @@ def test_the_table_fits_1280_px_sorts_by_a_click_and_filters(page, site):
     page.screenshot(path=str(ARTIFACTS / "web_table.png"))
     unpaired = page.locator("#rows tr[data-status=unpaired]")
     expect(unpaired).to_have_count(3)
-    assert set(unpaired.locator(".st").all_inner_texts()) == {"unpaired (no response among the inputs)"}
+    assert set(unpaired.locator(".st").all_inner_texts()) == {"unpaired (no response found among the inputs)"}
 
     # An unpaired row was matched against nothing: no confidence is shown for it ("–"), and it sorts last.
     assert set(unpaired.locator("td:nth-child(8)").all_inner_texts()) == {"–"}
@@ -224,18 +224,18 @@ def test_an_empty_search_shows_guidance_and_a_search_shows_tags_with_their_meani
 
     page.fill("#q", "respite carers allowance")
     page.select_option("#mode", "lexical")
-    page.select_option("#sstatus", "gap")
+    page.select_option("#sstatus", "unpaired")
     page.fill("#sbody", "respite")
     page.click("#sform button[type=submit]")
     page.wait_for_selector(".hit")
     expect(page.locator("#guidance")).to_be_hidden()
-    hits = _api(site, "/api/search?q=respite+carers+allowance&mode=lexical&status=gap&body=respite")
+    hits = _api(site, "/api/search?q=respite+carers+allowance&mode=lexical&status=unpaired&body=respite")
     assert page.locator(".hit").count() == len(hits) > 0
     first = page.locator(".hit").first
     assert first.locator(".tag.kind").get_attribute("title") == (
         "recommendation: an ask of the review, inquiry or committee (or a quote of one)")
-    status_tag = first.locator(".tag", has_text="status: gap")
-    assert "gap: nothing in the run answers the recommendation" in status_tag.get_attribute("title")
+    status_tag = first.locator(".tag", has_text="status: unpaired")
+    assert "unpaired: no document among the inputs answers its report" in status_tag.get_attribute("title")
     sim = first.locator(".sim").inner_text()
     assert sim == f"similarity {hits[0]['similarity']:.2f}"
     assert str(hits[0]["score"]) not in page.locator("#results").inner_text()  # never the rank fusion score

@@ -12,6 +12,7 @@ from . import __version__
 from .errors import ReviewNLPError
 from .workers import DEFAULT_MAX_MEMORY_MB
 from .progress import safe_line  # one definition, shared with the progress log
+from .records import SHOWN_STATUSES
 
 OUT_OPTION = click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
                           default=Path("outputs"), show_default=True, help="Folder for the stage's files.")
@@ -136,7 +137,7 @@ def run(inputs: tuple[Path, ...], out_dir: Path, workers: int, executor: str, qu
                f"({c['newly_embedded']} newly embedded), {c['recommendations']} recommendations aligned "
                f"in {manifest['timings_s']['total']:.1f}s")
     click.echo(f"embeddings: {embedder.describe()}")
-    click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["statuses"].items()))
+    click.echo("statuses: " + ", ".join(f"{k} {v}" for k, v in c["shown_statuses"].items()))
     _echo_reports(manifest["reports"])
     for d in manifest["documents"]:
         if d["ocr_pages"]:
@@ -237,11 +238,11 @@ def align(out_dir: Path, backend: str | None, device: str | None) -> None:
 
 
 def _echo_reports(reports: list[dict]) -> None:
-    """A line counting the reports (``run.json``'s ``reports``) and the rows of those nothing in the run answers
-    (the statuses line counts them as gaps), then one line per report."""
+    """A line counting the reports (``run.json``'s ``reports``) and the rows of those nothing in the run answers,
+    then one line per report."""
     unpaired = [r for r in reports if r["unpaired"]]
     rows = sum(r["unpaired_rows"] for r in reports)
-    rows_note = f": {rows} unpaired row{'' if rows == 1 else 's'}, counted as gap above" if rows else ""
+    rows_note = f": {rows} unpaired row{'' if rows == 1 else 's'}, not counted as gaps" if rows else ""
     click.echo(f"reports: {len(reports)}"
                + (f" ({len(unpaired)} with no response found among the inputs{rows_note})" if unpaired else ""))
     for r in reports:
@@ -267,16 +268,18 @@ def _echo_corrections(corr: dict, out: str) -> None:
 @_writes_output
 def export(out_dir: Path) -> None:
     """Write alignments.csv, alignments.xlsx and report.html from alignments.jsonl."""
-    from .pipeline import ALIGNMENTS, corrections_summary, export_stage, load_documents, load_segments
+    from .pipeline import (ALIGNMENTS, corrections_summary, export_stage, load_documents, load_segments,
+                           reports_summary)
     from .records import Alignment, read_jsonl
 
     path = out_dir / ALIGNMENTS
     if not path.exists():
         raise ReviewNLPError(f"{path}: not found; run the align stage first")
-    rows, orphans = export_stage(out_dir, list(read_jsonl(path, Alignment)), load_documents(out_dir),
-                                 load_segments(out_dir))
+    docs = load_documents(out_dir)
+    rows, orphans = export_stage(out_dir, list(read_jsonl(path, Alignment)), docs, load_segments(out_dir))
     click.echo(f"-> {safe_line(str(out_dir))}/alignments.jsonl, alignments.csv, alignments.xlsx, report.html, "
                "reviewnlp.sqlite")
+    _echo_reports(reports_summary(out_dir, rows, docs))
     _echo_corrections(corrections_summary(out_dir, rows, orphans), safe_line(str(out_dir)))
 
 
@@ -331,8 +334,9 @@ other places under "also printed in"."""
 @click.option("--body", "bodies", multiple=True, help="Only segments whose body contains this.")
 @click.option("--stance", "stances", multiple=True, type=click.Choice(["accepted", "partial", "deferred", "rejected"]))
 @click.option("--status", "statuses", multiple=True,
-              type=click.Choice(["accepted", "partial", "deferred", "rejected", "gap"]),
-              help="Alignment status of the recommendation, or of the recommendation a passage answers.")
+              type=click.Choice(SHOWN_STATUSES),
+              help="Alignment status of the recommendation, or of the recommendation a passage answers "
+                   "(unpaired: its report has no response among the inputs).")
 @click.option("--from", "date_from", callback=_iso_date, help="Documents dated on or after (YYYY-MM-DD).")
 @click.option("--to", "date_to", callback=_iso_date, help="Documents dated on or before (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True,

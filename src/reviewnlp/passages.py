@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .records import UNPAIRED
 from .vocab import QUERY_STOPWORDS
 
 
@@ -129,6 +130,7 @@ STATUS_MEANINGS = {
     "deferred": "will consider, explore, consult or review first; no commitment yet",
     "rejected": "explicitly declines (\"does not intend\", \"does not agree\")",
     "gap": "nothing in the run answers the recommendation (status only)",
+    UNPAIRED: "no document among the inputs answers its report, so no answer could be looked for (status only)",
 }
 
 

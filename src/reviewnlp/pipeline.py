@@ -31,7 +31,8 @@ from .outdir import digests, locked, recorded_digests, writing
 from .index import VectorIndex
 from .lexical import BM25, FILE as BM25_FILE, texts_key
 from .vectorstore import text_key
-from .records import Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl, write_jsonl
+from .records import (SHOWN_STATUSES, Alignment, Document, FailedFile, Segment, atomic_write_text, read_jsonl,
+                      shown_status, write_jsonl)
 from .review import FILE as CORRECTIONS, apply_corrections, load_corrections, segment_map
 from .classify import model_id as classifier_id
 from .segment import METHOD as SEGMENT_METHOD, sentencizer_id
@@ -177,6 +178,11 @@ def corrections_summary(out_dir: Path, alignments: Sequence[Alignment], orphans:
 def load_documents(out_dir: Path) -> list[Document]:
     """Read ``documents.jsonl`` from a previous run."""
     return list(read_jsonl(_need(out_dir / DOCUMENTS), Document))
+
+
+def reports_summary(out_dir: Path, alignments: Sequence[Alignment], docs: Sequence[Document]) -> list[dict]:
+    """What ``run.json`` says of each report: the documents answering it (``pairing.json``), its rows' counts."""
+    return report_summaries(alignments, docs, _read_json(out_dir / PAIRING))
 
 
 def load_alignments(path: str | Path) -> list[Alignment]:
@@ -341,6 +347,8 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
     statuses: dict[str, int] = {}
     for a in alignments:
         statuses[a.status] = statuses.get(a.status, 0) + 1
+    # As every reader-facing output counts them: an unpaired report's gaps apart from the government's gaps.
+    shown = Counter(shown_status(a.status, a.match, bool((a.review or {}).get("reviewed"))) for a in alignments)
     kinds: dict[str, int] = {}
     for s in segs:
         kinds[s.kind] = kinds.get(s.kind, 0) + 1
@@ -359,13 +367,14 @@ def _run(inputs: Sequence[str | Path], out_dir: Path, embedder: Embedder | None,
                   "newly_embedded": newly_embedded},
         "counts": {"documents": len(docs), "failed": len(failed), "pages": sum(len(d.pages) for d in docs),
                    "segments": len(segs), "newly_embedded": newly_embedded, "kinds": dict(sorted(kinds.items())),
-                   "recommendations": len(alignments), "statuses": dict(sorted(statuses.items()))},
+                   "recommendations": len(alignments), "statuses": dict(sorted(statuses.items())),
+                   "shown_statuses": {s: shown[s] for s in SHOWN_STATUSES if shown[s]}},
         "documents": [{"doc_id": d.doc_id, "path": d.path, "title": d.title, "pages": len(d.pages),
                        "extractor": d.extractor, "ocr_pages": [p.number for p in d.pages if p.ocr],
                        "ocr_limits": d.meta.get("ocr_limits", [])} for d in docs],
         "failed": [f.to_dict() for f in failed],
         "pairing": _read_json(out_dir / PAIRING),
-        "reports": report_summaries(alignments, docs, _read_json(out_dir / PAIRING)),
+        "reports": reports_summary(out_dir, alignments, docs),
         "corrections": corrections_summary(out_dir, alignments, orphans),
         "timings_s": timings,
         # Throughput of the stages that did work this run (0 where everything came from the cache).

@@ -22,8 +22,22 @@ T = TypeVar("T")
 
 #: Status vocabulary shared with the evaluation contract.
 STATUSES = ("accepted", "partial", "deferred", "rejected", "gap")
+#: The match of a recommendation whose report no document in the run answers (align.match).  Its status is
+#: ``gap`` in the contract, but every reader-facing output shows ``unpaired`` (:func:`shown_status`): the
+#: government may well have answered it in a document the run was not given.
+UNPAIRED = "unpaired"
+#: The statuses a reader is shown: the contract's, and ``unpaired`` in place of an unpaired report's gaps.
+SHOWN_STATUSES = (*STATUSES, UNPAIRED)
+#: What every output says of a report nothing in the run answers.
+NO_RESPONSE = "no response found among the inputs"
 #: Segment kinds produced by :mod:`reviewnlp.segment`.
 KINDS = ("recommendation", "commitment", "response", "commentary", "other")
+
+
+def shown_status(status: str, match: str | None, reviewed: bool = False) -> str:
+    """The status a reader is shown: ``unpaired`` for a gap only because nothing in the run answers its report,
+    else ``status``.  A gap an analyst reviewed stands as their ``gap``: they confirmed the silence."""
+    return UNPAIRED if match == UNPAIRED and status == "gap" and not reviewed else status
 
 
 def content_hash(data: bytes) -> str:

@@ -33,7 +33,7 @@ from .index import VectorIndex, index_model_id, load_index
 from .lexical import BM25, FILE as BM25_FILE, STOP, TOKEN_RE, texts_key, tokens  # noqa: F401 (BM25, tokens: API)
 from .outdir import check_consistent
 from .passages import EMPTY_QUERY, is_empty_query, left_out, same_text_key
-from .records import KINDS, STATUSES, Alignment, Document, Segment, read_jsonl
+from .records import KINDS, SHOWN_STATUSES, Alignment, Document, Segment, read_jsonl, shown_status
 
 RRF_K = 60
 DENSE_POOL = 2000  # dense candidates fetched from FAISS before filtering
@@ -344,7 +344,7 @@ def _check_query(k, kinds, stances, statuses, date_from, date_to) -> None:
     if k > MAX_K:
         raise InvalidQueryError(f"k must be at most {MAX_K}, not {k!r}")
     for name, given, allowed in (("kind", kinds, KINDS), ("stance", stances, STANCES),
-                                 ("status", statuses, STATUSES)):
+                                 ("status", statuses, SHOWN_STATUSES)):
         bad = sorted(set(given) - set(allowed))
         if bad:
             raise InvalidQueryError(f"unknown {name} {bad[0]!r}; choose from {', '.join(allowed)}")
@@ -360,12 +360,13 @@ def _check_query(k, kinds, stances, statuses, date_from, date_to) -> None:
 
 
 def _statuses(path: Path) -> tuple[dict[str, str], frozenset[str]]:
-    """Status of each recommendation segment and of each passage chosen as an answer, and the ids of both."""
+    """Status of each recommendation segment and of each passage chosen as an answer, as a reader is shown it
+    (``unpaired`` for a report nothing in the run answers), and the ids of both."""
     out: dict[str, str] = {}
     if not path.exists():
         return out, frozenset()
     for al in read_jsonl(path, Alignment):
-        out[al.rec_id] = al.status
+        out[al.rec_id] = shown_status(al.status, al.match, bool((al.review or {}).get("reviewed")))
         if al.response_id:
             out.setdefault(al.response_id, al.status)
     return out, frozenset(out)

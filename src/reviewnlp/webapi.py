@@ -24,20 +24,17 @@ from typing import Mapping, Sequence
 
 from .errors import ReviewNLPError
 from .evaluate import fold
-from .export.rows import CSV_COLUMNS, alignment_rows
+from .export.rows import CSV_COLUMNS, alignment_rows, row_status
 from .passages import KIND_MEANINGS, KIND_WORDS, STATUS_MEANINGS
-from .records import KINDS, STATUSES, Alignment, Document, Segment, read_jsonl
+from .records import KINDS, NO_RESPONSE, SHOWN_STATUSES, STATUSES, UNPAIRED, Alignment, Document, Segment, read_jsonl
 from .review import (FILE as CORRECTIONS, CorrectionError, answer_passages, append_correction, apply_corrections,
                      load_corrections, make_correction, model_view, segment_map)
 from .search import MAX_K, MODES, STANCES
 
-#: The status filter's extra value: rows whose report nothing among the inputs answers (``match`` unpaired).
-UNPAIRED = "unpaired"
-UNPAIRED_WORDS = "no response among the inputs"
 #: The fields a review may send; any other is refused, so a misspelt field is never silently ignored.
 REVIEW_FIELDS = ("rec_id", "reviewed", "status", "response_id", "note", "reviewer")
 
-STATUS_FILTER_ERROR = f"status must be one of {', '.join(STATUSES)}, {UNPAIRED}"
+STATUS_FILTER_ERROR = f"status must be one of {', '.join(SHOWN_STATUSES)}"
 REVIEW_STATUS_ERROR = f"status must be one of {', '.join(STATUSES)}, or null to keep the model's"
 NO_ROW = "no recommendation with this rec_id in the run's table"
 NEED_REC_ID = "rec_id is required: the rec_id of the row, as text"
@@ -71,7 +68,7 @@ class Table:
         found, _ = load_corrections(self.out_dir)
         applied, self.orphans = apply_corrections(alignments, found, self.segments)
         self.alignments: dict[str, Alignment] = {a.rec_id: a for a in applied}
-        self.rows: dict[str, dict] = {a.rec_id: r for a, r in zip(applied, alignment_rows(applied, self.docs))}
+        self.rows: dict[str, dict] = {a.rec_id: r for a, r in zip(applied, _page_rows(applied, self.docs))}
 
     # ------------------------------------------------------------ reading
 
@@ -84,7 +81,8 @@ class Table:
 
         reports = list(dict.fromkeys(r["rec_doc_id"] for r in self.rows.values()))
         responses = list(dict.fromkeys(r["response_doc_id"] for r in self.rows.values() if r["response_doc_id"]))
-        return {"statuses": list(STATUSES), "status_meanings": STATUS_MEANINGS, "unpaired": UNPAIRED_WORDS,
+        return {"statuses": list(STATUSES), "shown_statuses": list(SHOWN_STATUSES), "unpaired_status": UNPAIRED,
+                "status_meanings": STATUS_MEANINGS, "unpaired": NO_RESPONSE,
                 "kinds": list(KINDS), "kind_words": KIND_WORDS, "kind_meanings": KIND_MEANINGS,
                 "stances": list(STANCES), "modes": list(MODES), "max_k": MAX_K, "csv_columns": list(CSV_COLUMNS),
                 "rows": len(self.rows), "reports": [doc(d) for d in reports], "responses": [doc(d) for d in responses],
@@ -102,7 +100,7 @@ class Table:
         response, the label or the review note contains.  Text matches ignore case, quotes and dashes.
         """
         status = q.get("status", "")
-        if status and status not in (*STATUSES, UNPAIRED):
+        if status and status not in SHOWN_STATUSES:
             raise ApiError(400, STATUS_FILTER_ERROR)
         needs, reviewed = _yes_no(q, "needs_review"), _yes_no(q, "reviewed")
         date_from, date_to = _date(q, "from"), _date(q, "to")
@@ -110,7 +108,7 @@ class Table:
         body, text = fold(q.get("body", "")), fold(q.get("q", ""))
         out = []
         for row in self.rows.values():
-            if status and shown_status(row) != status:
+            if status and row["shown_status"] != status:
                 continue
             if report and not self._doc_matches(report, row["rec_doc_id"]):
                 continue
@@ -164,7 +162,7 @@ class Table:
                 raise ApiError(500, str(exc)) from exc
             (new,), _ = apply_corrections([row], [correction], self.segments)
             self.alignments[new.rec_id] = new
-            self.rows[new.rec_id] = alignment_rows([new], self.docs)[0]
+            self.rows[new.rec_id] = _page_rows([new], self.docs)[0]
             return self.rows[new.rec_id]
 
     # ------------------------------------------------------------ helpers
@@ -181,9 +179,9 @@ class Table:
         return needle == doc_id or needle in self._doc_text.get(doc_id, doc_id)
 
 
-def shown_status(row: Mapping) -> str:
-    """The status a row is shown and filtered by: ``unpaired`` for a gap no document among the inputs could fill."""
-    return UNPAIRED if row["match"] == UNPAIRED and row["status"] == "gap" else row["status"]
+def _page_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) -> list[dict]:
+    """The table rows with ``shown_status``, the status the page shows and filters by (the exports' own)."""
+    return [{**r, "shown_status": row_status(r)} for r in alignment_rows(alignments, docs)]
 
 
 def _review_fields(payload: object) -> dict:

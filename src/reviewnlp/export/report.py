@@ -14,9 +14,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..records import STATUSES, Alignment, Document, atomic_write_bytes, atomic_write_text
-from .reports import (NO_RESPONSE, SHOWN_STATUSES, STATUS_COLOURS, UNPAIRED, UNPAIRED_NOTE, UNPAIRED_WHY,
-                      ReportGroup, counts_text, group_reports, responses_text, shown_status)
+from ..records import (NO_RESPONSE, SHOWN_STATUSES, STATUSES, UNPAIRED, Alignment, Document, atomic_write_bytes,
+                       atomic_write_text)
+from .reports import (STATUS_COLOURS, UNPAIRED_NOTE, UNPAIRED_WHY, ReportGroup, counts_text, group_reports,
+                      responses_text)
+from .rows import row_status
 
 XLSX_COLUMNS = (("report", 24), ("label", 10), ("recommendation_text", 60), ("rec_page", 8), ("body", 20),
                 ("status", 11), ("model_status", 11), ("match", 10), ("status_confidence", 11),
@@ -103,7 +105,7 @@ def _summary_sheet(ws, groups: Sequence[ReportGroup], sheets: Sequence[str]) -> 
         link = ws.cell(row=ws.max_row, column=len(SUMMARY_COLUMNS))
         link.hyperlink = Hyperlink(ref=link.coordinate, location="'" + sheet.replace("'", "''") + "'!A1")
         link.style = "Hyperlink"
-    totals = Counter(shown_status(r) for g in groups for r in g.rows)
+    totals = Counter(row_status(r) for g in groups for r in g.rows)
     _format(ws, SUMMARY_COLUMNS, ws.max_row)
     _append(ws, [f"All {len(groups)} reports", "", "", "", "", "", sum(totals.values()),
                  *(totals.get(s, 0) for s in SHOWN_STATUSES), "", ""])
@@ -116,7 +118,7 @@ def _summary_sheet(ws, groups: Sequence[ReportGroup], sheets: Sequence[str]) -> 
 
 def _row_sheet(ws, rows: Sequence[tuple[ReportGroup, dict]]) -> None:
     for g, r in rows:
-        _append(ws, [g.name if c == "report" else shown_status(r) if c == "status" else r[c]
+        _append(ws, [g.name if c == "report" else row_status(r) if c == "status" else r[c]
                      for c, _ in XLSX_COLUMNS])
     _format(ws, XLSX_COLUMNS, ws.max_row)
 
@@ -208,7 +210,7 @@ def write_html(path: str | Path, alignments: Sequence[Alignment], docs: Sequence
     ``unpaired``, not ``gap``: nothing in the run could have answered them.
     """
     groups = group_reports(alignments, docs, pairing)
-    totals = Counter(shown_status(r) for g in groups for r in g.rows)
+    totals = Counter(row_status(r) for g in groups for r in g.rows)
     n = sum(totals.values())
     e = html.escape
     counts = ", ".join(f"{totals.get(s, 0)} {s}" for s in STATUSES)
@@ -263,7 +265,7 @@ def _section(i: int, g: ReportGroup) -> str:
 
 def _row(r: dict) -> str:
     e = html.escape
-    status = shown_status(r)
+    status = row_status(r)
     # The section names the report; each row says where in it, and whose recommendation it reports.
     where = ", ".join(x for x in (f"p{r['rec_page']}" if r["rec_page"] != "" else "", e(r["body"])) if x)
     where = f"<div class=src>{where}</div>" if where else ""

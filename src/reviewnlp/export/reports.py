@@ -4,9 +4,9 @@ A "report" here is any document whose recommendations the rows hold (a row's ``r
 inquiry, a committee report, or a briefing or response that reprints them.  Which documents answer it comes
 from ``pairing.json`` (:func:`reviewnlp.align.pair.pairing_report`).  A report that nothing in the run
 answers is *unpaired*: its rows carry status ``gap`` in ``alignments.jsonl``, but a reader is shown
-``unpaired`` (:func:`shown_status`), since the government may well have answered in a document the run was
-not given.  Every reader-facing export (run summary, Excel, HTML) groups through :func:`group_reports`, so
-they name the same reports, in the same order, with the same words.
+``unpaired`` (:func:`reviewnlp.records.shown_status`), since the government may well have answered in a
+document the run was not given.  Every reader-facing export (run summary, Excel, HTML) groups through
+:func:`group_reports`, so they name the same reports, in the same order, with the same words.
 """
 from __future__ import annotations
 
@@ -15,16 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from ..records import STATUSES, Alignment, Document
-from .rows import alignment_rows
+from ..records import NO_RESPONSE, SHOWN_STATUSES, STATUSES, UNPAIRED, Alignment, Document
+from .rows import alignment_rows, row_status
 
-# The match value alignment gives a recommendation no document in the run answers (align.match).
-UNPAIRED = "unpaired"
-# What a reader is shown in a status cell: the statuses, and ``unpaired`` in place of an unpaired report's gaps.
-SHOWN_STATUSES = (*STATUSES, UNPAIRED)
 STATUS_COLOURS = {"accepted": "C6EFCE", "partial": "FFEB9C", "deferred": "DDEBF7", "rejected": "FFC7CE",
                   "gap": "E7E6E6", UNPAIRED: "E4DFEC"}
-NO_RESPONSE = "no response found among the inputs"
 UNPAIRED_WHY = ("its rows are marked unpaired, not gap, since the government may have answered it in a document "
                 "this run was not given")
 UNPAIRED_NOTE = f"{NO_RESPONSE}: {UNPAIRED_WHY}"
@@ -65,16 +60,8 @@ class ReportGroup:
     @property
     def counts(self) -> dict[str, int]:
         """Rows per shown status (:data:`SHOWN_STATUSES`, zeros included)."""
-        found = Counter(shown_status(r) for r in self.rows)
+        found = Counter(row_status(r) for r in self.rows)
         return {s: found.get(s, 0) for s in SHOWN_STATUSES}
-
-
-def shown_status(row: Mapping) -> str:
-    """The status a reader is shown for a table row: ``unpaired`` for a gap only because nothing in the run
-    answers its report (and no analyst has confirmed the gap), else the row's status."""
-    if row.get("match") == UNPAIRED and row.get("status") == "gap" and not row.get("reviewed"):
-        return UNPAIRED
-    return row["status"]
 
 
 def group_reports(alignments: Sequence[Alignment], docs: Sequence[Document],

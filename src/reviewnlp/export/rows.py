@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
-from ..records import Alignment, Document
+from ..records import Alignment, Document, shown_status
 
 CSV_COLUMNS = ("rec_id", "body", "label", "recommendation_text", "rec_document", "rec_date", "rec_page", "rec_source",
                "status", "model_status", "reviewed", "reviewer", "reviewed_at", "review_note",
                "status_confidence", "needs_review", "confidence", "cue", "match", "response_text", "response_document",
                "response_date", "response_page", "response_block", "response_block_pages", "score", "other_responses",
                "rec_doc_id", "response_doc_id")
+
+
+def row_status(row: Mapping) -> str:
+    """The status a reader is shown for a table row (:func:`reviewnlp.records.shown_status`)."""
+    return shown_status(row["status"], row.get("match"), bool(row.get("reviewed")))
 
 
 def alignment_rows(alignments: Sequence[Alignment], docs: Sequence[Document]) -> list[dict]:

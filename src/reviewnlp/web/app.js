@@ -6,7 +6,7 @@ const esc = s => (s ?? "").toString().replace(/[&<>"']/g, c => ({"&":"&amp;","<"
 const num = n => n !== "" && n !== null && Number.isFinite(Number(n)) ? String(Number(n)) : "";
 // The write token: only a page from this server can read it, and a write without it is refused.
 const TOKEN = document.querySelector('meta[name="reviewnlp-token"]').content;
-const UNPAIRED = "unpaired";
+let UNPAIRED = "";    // /api/meta names it: the status of a row whose report nothing among the inputs answers
 let META = null;     // /api/meta: vocabulary, meanings, CSV columns, documents
 let ROWS = [];       // the rows the server sent for the current filters
 let SORT = {key: null, dir: 1, type: "text"};
@@ -41,10 +41,9 @@ function linkHtml(doc, page, labelHtml){
   return `<a href="${href}" target="_blank" rel="noopener">${labelHtml}${page ? " p" + num(page) : ""}</a>`; }
 
 const kindTitle = k => `${k}: ${META.kind_meanings[k] || ""}`;
-const shownStatus = r => r.match === UNPAIRED && r.status === "gap" ? UNPAIRED : r.status;
+const shownStatus = r => r.shown_status;  // the server's, as every export shows it
 const statusWords = s => s === UNPAIRED ? `unpaired (${META.unpaired})` : s;
-const meaning = s => s === UNPAIRED ? "no document among the inputs answers this report, so no answer could be looked for"
-                                    : META.status_meanings[s] || "";
+const meaning = s => META.status_meanings[s] || "";
 const statusMeaning = s => `${s}: ${meaning(s)}`;
 
 // ------------------------------------------------------------------ start
@@ -53,11 +52,12 @@ async function init(){
   const m = await getJSON("/api/meta");
   if (!m.ok) { $("results").innerHTML = `<p class="error">${esc(m.data.error)}</p>`; return; }
   META = m.data;
+  UNPAIRED = META.unpaired_status;
   for (const mode of META.modes) option($("mode"), mode, mode);
   for (const k of META.kinds) option($("kind"), k, META.kind_words[k] || k, kindTitle(k));
   for (const s of META.stances) option($("stance"), s, s, statusMeaning(s));
-  for (const s of META.statuses) option($("sstatus"), s, s, statusMeaning(s));
-  for (const s of [...META.statuses, UNPAIRED]) option($("tstatus"), s, statusWords(s), statusMeaning(s));
+  for (const s of META.shown_statuses) option($("sstatus"), s, s, statusMeaning(s));
+  for (const s of META.shown_statuses) option($("tstatus"), s, statusWords(s), statusMeaning(s));
   option($("r-status"), "", "keep the model's status");
   for (const s of META.statuses) option($("r-status"), s, s, statusMeaning(s));
   for (const d of META.reports) option($("treport"), d.doc_id, d.name, d.title);
@@ -69,7 +69,7 @@ async function init(){
 
 function legend(){
   const kinds = META.kinds.map(k => `<dt>${esc(META.kind_words[k] || k)}</dt><dd>${esc(META.kind_meanings[k])}</dd>`).join("");
-  const statuses = [...META.statuses, UNPAIRED].map(s => `<dt>${esc(s)}</dt><dd>${esc(meaning(s))}</dd>`).join("");
+  const statuses = META.shown_statuses.map(s => `<dt>${esc(s)}</dt><dd>${esc(meaning(s))}</dd>`).join("");
   return `<p>The first tag of a hit says what the passage is:</p><dl>${kinds}</dl>`
     + `<p><b>stance:</b> what a government passage says in its own words. <b>status:</b> the alignment status of a `
     + `recommendation, or of the recommendation the passage was chosen to answer. Both use these words `
@@ -141,7 +141,7 @@ function sortValue(r, key, type){
   if (key === "confidence" && shownStatus(r) === UNPAIRED) return null;  // shown as "–": nothing was matched
   const v = key === "status" ? shownStatus(r) : r[key];
   if (type === "number") return v === "" || v === null || v === undefined ? null : Number(v);
-  if (type === "status") return [...META.statuses, UNPAIRED].indexOf(v);
+  if (type === "status") return META.shown_statuses.indexOf(v);
   return v === null || v === undefined ? "" : String(v);
 }
 
@@ -191,7 +191,7 @@ function rowHtml(r){
   const block = r.response_block ? `<details class="block"><summary>whole answer${r.response_block_pages ? " (pp. " + esc(pageRanges(r.response_block_pages)) + ")" : ""}</summary>`
     + `<div>${esc(r.response_block)}</div></details>` : "";
   const response = r.response_text ? clamp(r.response_text)
-    : `<span class="small">${st === UNPAIRED ? "no response among the inputs" : "nothing in the response answers it"}</span>`;
+    : `<span class="small">${st === UNPAIRED ? esc(META.unpaired) : "nothing in the response answers it"}</span>`;
   const reviewed = r.reviewed ? `<span class="reviewed-flag" title="${esc("reviewed by " + (r.reviewer || "(no name)") + " at " + r.reviewed_at)}">reviewed</span>`
     + `<div class="small">${esc(r.reviewer)}</div>` : "";
   const note = r.review_note ? `<div class="small note" title="${esc(r.review_note)}">note: ${esc(r.review_note.slice(0, 60))}${r.review_note.length > 60 ? "…" : ""}</div>` : "";
