@@ -20,7 +20,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..records import Alignment, Document, Match, Pairing, Recommendation, Segment
+from ..records import UNPAIRED, Alignment, Document, Match, Pairing, Recommendation, Segment
 from .blocks import block_passages
 from .decide import deciding_passage
 from .match import Pool, build_pool, context, match
@@ -136,7 +136,7 @@ def to_alignment(pool: Pool, doc: Document, rec: Recommendation, m: Match, passa
         base["rec_sources"] = tuple({"footnote": f.number, "source": f.source, "cited_pages": f.cited_pages,
                                      "text": f.text} for f in doc.footnotes_in(rec.start, rec.end))
     if deciding is None:
-        confidence = 1.0 if m.method == "unpaired" else round(1.0 - m.score, 3)
+        confidence = 1.0 if m.method == UNPAIRED else round(1.0 - m.score, 3)
         return Alignment(status=status.status, response_text=None, score=m.score, confidence=confidence,
                          candidates=m.candidates, match=m.method, status_method=f"{m.method}",
                          needs_review=m.method == "none", **base)

@@ -17,7 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from ..cues import GOV_VOICE_RE
-from ..records import AnswerBlock, Document, Match, Pairing, Recommendation, Segment
+from ..records import UNPAIRED, AnswerBlock, Document, Match, Pairing, Recommendation, Segment
 from ..vocab import content_words, idf as word_idf, idf_share, label_key, parent_key
 from .blocks import answer_block, answer_labels, best_run, explicit_answers, is_candidate
 from .pair import unpaired
@@ -227,7 +227,7 @@ def match(pool: Pool, docs: dict[str, Document], rec: Recommendation, reranker: 
     c = candidates(pool, seg, settings)
     pairing = pool.pairing
     if not c.explicit.any() and unpaired(rec.doc_id, pairing.roles, list(pairing.partners.get(rec.doc_id, ()))):
-        return Match(rec.rec_id, "unpaired", score=0.0)
+        return Match(rec.rec_id, UNPAIRED, score=0.0)
     prob = reranker.score(c.features)
     order = np.argsort(-prob, kind="stable")
     top = tuple({"seg_id": pool.cands[c.sel[i]].seg_id, "probability": round(float(prob[i]), 4),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from ..cues import count_short, money_short, stance_of
-from ..records import Match
+from ..records import UNPAIRED, Match
 from ..vocab import verdict_class
 from .settings import DEFAULT, StatusSettings
 from .status_model import StatusClassifier, StatusDecision, StatusInput, deciding_index, load as load_classifier
@@ -106,7 +106,7 @@ def decide_status(match: Match, x: StatusInput | None, model: StatusModel,
     sets this helped six and cost none (``benchmarks/ablation.py``; seven with
     each pair's status model fitted without it, ``--held-out``).
     """
-    if match.method in ("none", "unpaired") or x is None or not x.passages:
+    if match.method in ("none", UNPAIRED) or x is None or not x.passages:
         return StatusDecision(GAP, 0.0, rule=match.method), None
     d = model.decide(x)
     if settings.rejected_needs_decline and d.status == "rejected" and not declines(x):
